@@ -1,0 +1,47 @@
+"""Input validation shared by the library: every error names the argument, what was expected
+and what came (scikit-learn style)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+
+def as_tensor(x, name: str) -> torch.Tensor:
+    """Accept a torch tensor or a numpy array; anything else is an error naming `name`."""
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(x)
+    raise TypeError(f"{name}: expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
+
+
+def check_finite(x: torch.Tensor, name: str) -> None:
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_trailing_shape(x: torch.Tensor, name: str, expected: tuple[int, ...], what: str) -> None:
+    """x must end in `expected`; any leading (batch) dimensions are allowed."""
+    k = len(expected)
+    if x.dim() < k or tuple(x.shape[x.dim() - k:]) != tuple(expected):
+        raise ValueError(
+            f"{name}: expected shape (..., {', '.join(map(str, expected))}) ({what}), "
+            f"got {tuple(x.shape)}")
+
+
+def check_dtype(x: torch.Tensor, name: str, dtype: torch.dtype, owner: str) -> None:
+    if x.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype} (the dtype of {owner}), got {x.dtype}; "
+                        f"convert it with .to({dtype})")

@@ -1,0 +1,207 @@
+"""The claims cell: what a notebook checks, against what the paper reports.
+
+Every notebook ends with
+
+    claims = Claims("03_model_rip_random_filters", seed)    # first code cell: starts the clock
+    ...
+    claims.invariant("prop1.exact", "Psi ReLU(Psi^T x) = x", ours=err, holds=err < 1e-12, tol=1e-12)
+    claims.paper("fig2a.center", "||W^T z||/||z|| centres at 1", paper=1.0, ours=0.998,
+                 verdict="matched", note="...")
+    claims.finish()                                           # the last cell
+
+Two kinds of claim:
+
+* ``invariant``: must hold (an exact identity, an adjoint test, a theorem's inequality on its own
+  hypotheses). Verdict ``holds``/``fails``; ``finish`` raises if any fails, so the run fails.
+* ``paper``: a comparison with a number the paper reports. Verdict ``matched``, ``partly`` or
+  ``not matched`` with a note explaining any difference. Never fails the run.
+
+``finish`` writes figures/claims/<notebook>.json,
+
+    {"notebook", "seed", "runtime_s", "claims": [{"id", "kind", "claim", "paper", "ours",
+                                                  "verdict", "note"}]}
+
+and prints the table with rounded numbers (the cell nbval compares). ``python -m
+invertlib.claims --readme README.md figures/claims`` rebuilds the README's reproduction table
+from all claims files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import numbers
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .paths import atomic_write, claims_dir
+
+INVARIANT_VERDICTS = ("holds", "fails")
+PAPER_VERDICTS = ("matched", "partly", "not matched")
+README_START = "<!-- reproduction-status:start -->"
+README_END = "<!-- reproduction-status:end -->"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.<>|-]*$")
+
+
+@dataclass
+class Claim:
+    id: str
+    kind: str
+    claim: str
+    paper: object
+    ours: object
+    verdict: str
+    note: str
+
+
+def _plain(value):
+    """JSON-friendly version of numpy/torch scalars and sequences."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return str(value)
+
+
+def fmt(value, digits: int = 3) -> str:
+    """Round for printing: 3 significant digits, so last-digit noise (thread counts) never shows."""
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.{digits}g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(fmt(v, digits) for v in value) + "]"
+    return str(value)
+
+
+class Claims:
+    """Collects a notebook's claims; `finish()` writes, prints and asserts them."""
+
+    def __init__(self, notebook: str, seed: int):
+        if not isinstance(notebook, str) or not re.match(r"^\d\d_[a-z0-9_]+$", notebook):
+            raise ValueError(f"notebook: expected the notebook's file stem such as "
+                             f"'01_cnn_layer_as_matrix', got {notebook!r}")
+        self.notebook = notebook
+        self.seed = seed
+        self.claims: list[Claim] = []
+        self._printed: list[str] = []
+        self._start = time.perf_counter()
+
+    def _add(self, claim: Claim, printed: str) -> Claim:
+        if not _ID.match(claim.id):
+            raise ValueError(f"id: expected an artefact name such as 'fig2a.center', got {claim.id!r}")
+        if any(c.id == claim.id for c in self.claims):
+            raise ValueError(f"id: claim {claim.id!r} is recorded twice")
+        self.claims.append(claim)
+        self._printed.append(printed)
+        return claim
+
+    def invariant(self, id: str, claim: str, *, ours, holds: bool, tol: float | None = None,
+                  paper: str = "", note: str = "") -> Claim:
+        """Record something that must hold. With `tol`, the expected condition is
+        "<= tol" and the printed table shows "< tol" instead of machine-precision noise."""
+        holds = bool(holds)
+        if tol is not None and not paper:
+            paper = f"<= {tol:g}"
+        printed = f"<= {tol:g}" if (tol is not None and holds) else fmt(ours)
+        return self._add(Claim(id, "invariant", claim, paper, _plain(ours),
+                               "holds" if holds else "fails", note), printed)
+
+    def paper(self, id: str, claim: str, *, paper, ours, verdict: str, note: str = "") -> Claim:
+        """Record a comparison with a number the paper reports; never fails the run."""
+        if verdict not in PAPER_VERDICTS:
+            raise ValueError(f"verdict: expected one of {PAPER_VERDICTS}, got {verdict!r}")
+        if verdict != "matched" and not note:
+            raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
+        return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note),
+                         fmt(ours))
+
+    def table(self) -> str:
+        rows = [("id", "kind", "paper", "ours", "verdict")]
+        rows += [(c.id, c.kind, fmt(c.paper), shown, c.verdict)
+                 for c, shown in zip(self.claims, self._printed)]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
+                         for r in rows)
+
+    def finish(self) -> Path:
+        """Write figures/claims/<notebook>.json, print the table, and raise AssertionError if
+        any invariant fails (after writing, so the failure is on record)."""
+        if not self.claims:
+            raise ValueError(f"{self.notebook}: no claims were recorded")
+        record = {"notebook": self.notebook, "seed": _plain(self.seed),
+                  "runtime_s": round(time.perf_counter() - self._start, 1),
+                  "claims": [asdict(c) for c in self.claims]}
+        path = claims_dir() / f"{self.notebook}.json"
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1,
+                                                                 ensure_ascii=False) + "\n"))
+        print(self.table())
+        failed = [c.id for c in self.claims if c.verdict == "fails"]
+        assert not failed, f"invariants failed: {failed}"
+        return path
+
+
+# ---------------------------------------------------------------------------------------------
+# README reproduction table
+
+def _cell(value) -> str:
+    return fmt(value).replace("|", "\\|").replace("\n", " ")
+
+
+def reproduction_table(directory: Path) -> str:
+    """Markdown table of every claims file in `directory`, in notebook order."""
+    files = sorted(Path(directory).glob("*.json"))
+    lines = ["| notebook | artefact | claim | paper | ours | verdict |",
+             "|---|---|---|---|---|---|"]
+    for f in files:
+        record = json.loads(f.read_text(encoding="utf-8"))
+        for c in record["claims"]:
+            lines.append("| " + " | ".join([record["notebook"][:2], f"`{c['id']}`",
+                                            _cell(c["claim"]), _cell(c["paper"]),
+                                            _cell(c["ours"]), f"**{c['verdict']}**"]) + " |")
+    if not files:
+        lines.append("| | | no claims files yet: run `make figures` | | | |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, directory: Path) -> None:
+    text = Path(readme).read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"readme: {readme} has no '{README_START}' ... '{README_END}' markers")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_START}\n{reproduction_table(directory)}\n{README_END}{tail}"
+    atomic_write(Path(readme), lambda tmp: tmp.write_text(new, encoding="utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m invertlib.claims",
+                                     description="Rebuild the README's reproduction table.")
+    parser.add_argument("--readme", type=Path, required=True)
+    parser.add_argument("claims_dir", type=Path)
+    args = parser.parse_args(argv)
+    update_readme(args.readme, args.claims_dir)
+    n = len(list(args.claims_dir.glob("*.json")))
+    print(f"{args.readme}: reproduction table rebuilt from {n} claims file(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

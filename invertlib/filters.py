@@ -1,0 +1,64 @@
+"""Gaussian filter banks (Theorem 3.1) and filter normalisation (unit-norm rows of W).
+
+A filter bank is a tensor w of shape (K, M, l) for 1-D convolution or (K, M, l, l) for 2-D:
+K filters, each spanning M input channels with spatial size l (or l x l).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._checks import as_tensor, check_finite, check_int
+from .rng import check_generator
+
+SCALES = ("paper", "unit", "none")
+
+
+def gaussian_filters(K: int, M: int, l: int, *, generator: torch.Generator, ndim: int = 1,
+                     scale: str = "paper", dtype: torch.dtype = torch.float64,
+                     device: str | torch.device = "cpu") -> torch.Tensor:
+    """Draw K random filters of M channels and spatial size l (1-D) or l x l (2-D).
+
+    Entries are i.i.d. N(0, 1), then scaled according to `scale`:
+
+    * ``"paper"``: multiplied by 1/sqrt(M l^ndim), the scaling of Theorem 3.1 (1/sqrt(lM) for
+      1-D filters; 1/sqrt(l^2 M) for l x l filters), so that E ||w_i||^2 = 1;
+    * ``"unit"``: each filter w_i (all M l^ndim entries) divided by its l2 norm. Under valid
+      convolution every row of W holds one whole filter, so this gives W unit-norm rows (Sec. 2.2);
+    * ``"none"``: raw N(0, 1) entries (Section 2.1's "Gaussian random filters").
+
+    Returns a tensor of shape (K, M, l) or (K, M, l, l).
+    """
+    K, M, l = check_int(K, "K"), check_int(M, "M"), check_int(l, "l")
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim: expected 1 or 2 spatial dimensions, got {ndim!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale: expected one of {SCALES}, got {scale!r}")
+    check_generator(generator)
+    shape = (K, M) + (l,) * ndim
+    w = torch.randn(shape, generator=generator, dtype=dtype, device=device)
+    if scale == "paper":
+        w = w / math.sqrt(M * l ** ndim)
+    elif scale == "unit":
+        w = normalize_filters(w)
+    return w
+
+
+def normalize_filters(w) -> torch.Tensor:
+    """Scale every filter w_i (shape (M, l) or (M, l, l)) to unit l2 norm.
+
+    w: (K, M, l) or (K, M, l, l). An all-zero filter (a dead unit of a trained network) cannot
+    be normalised and is an error naming its index.
+    """
+    w = as_tensor(w, "w")
+    if w.dim() not in (3, 4):
+        raise ValueError(f"w: expected a filter bank of shape (K, M, l) or (K, M, l, l), "
+                         f"got {tuple(w.shape)}")
+    check_finite(w, "w")
+    norms = w.flatten(1).norm(dim=1)
+    dead = torch.nonzero(norms == 0).flatten()
+    if len(dead):
+        raise ValueError(f"w: filters {dead.tolist()[:10]} are all zero and cannot be normalised")
+    return w / norms.view(-1, *([1] * (w.dim() - 1)))

@@ -1,0 +1,52 @@
+"""One figure style for every notebook, and the one way figures and tables are saved.
+
+Figures are named after the paper artefact they reproduce (``fig2a_model_rip_ratio``) and written
+to figures/ as PNG (for the README and notebooks) and PDF (vector); tables as CSV. Writes are
+atomic: a figure or table appears only once it is complete.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from .paths import atomic_write, figures_dir
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def use_style() -> None:
+    """The project's plotting style (seaborn whitegrid, colour-blind palette)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
+                                "image.cmap": "RdBu_r", "axes.titlesize": "medium"})
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".png", ".pdf", ".csv")):
+        raise ValueError(f"name: expected a file stem such as 'fig2a_model_rip_ratio' "
+                         f"(letters, digits, _ . -; no extension), got {name!r}")
+    return name
+
+
+def save_figure(fig: plt.Figure, name: str) -> list[Path]:
+    """Write `fig` as figures/<name>.png and figures/<name>.pdf; returns the two paths."""
+    _check_name(name)
+    out = figures_dir()
+    paths = []
+    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
+        paths.append(atomic_write(out / f"{name}.{ext}",
+                                  lambda tmp, ext=ext, meta=meta:
+                                  fig.savefig(tmp, format=ext, metadata=meta)))
+    return paths
+
+
+def save_table(table, name: str, float_format: str = "%.6g") -> Path:
+    """Write a pandas DataFrame as figures/<name>.csv (without the index)."""
+    _check_name(name)
+    return atomic_write(figures_dir() / f"{name}.csv",
+                        lambda tmp: table.to_csv(tmp, index=False, float_format=float_format))

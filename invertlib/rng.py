@@ -1,0 +1,32 @@
+"""Explicit random generators. invertlib keeps no global random state: every function that
+draws takes a `generator`, and notebooks derive all generators from their `seed` parameter."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+
+def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+    """A torch.Generator on `device` seeded with `seed` (an integer >= 0)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def numpy_generator(seed: int) -> np.random.Generator:
+    """A numpy Generator (PCG64) seeded with `seed` (an integer >= 0)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def check_generator(generator, name: str = "generator") -> torch.Generator:
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"{name}: expected a torch.Generator (see invertlib.rng.torch_generator), "
+                        f"got {type(generator).__name__}")
+    return generator

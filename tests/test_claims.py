@@ -1,0 +1,118 @@
+"""The claims cell, the README reproduction table, atomic figure saving, notebook cleaning."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from invertlib import Claims  # noqa: E402
+from invertlib.claims import README_END, README_START, fmt, update_readme  # noqa: E402
+from invertlib.plotting import save_figure, save_table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def out(tmp_path, monkeypatch):
+    monkeypatch.setenv("INVERTLIB_FIGURES_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_claims_file_schema_and_table(out, capsys):
+    c = Claims("01_demo", seed=3)
+    c.invariant("fig1.adjoint", "<Wx,y> = <x,W^T y>", ours=3.1e-16, holds=True, tol=1e-10)
+    c.paper("fig2a.center", "ratio centres at 1", paper=1.0, ours=0.99812345, verdict="matched")
+    c.paper("fig2c.median", "error 0.1-0.2", paper=[0.1, 0.2], ours=0.31, verdict="not matched",
+            note="k is not pinned down")
+    path = c.finish()
+    record = json.loads(path.read_text())
+    assert path == out / "claims" / "01_demo.json"
+    assert set(record) == {"notebook", "seed", "runtime_s", "claims"}
+    assert record["seed"] == 3 and record["runtime_s"] >= 0
+    assert [set(x) for x in record["claims"]] == [
+        {"id", "kind", "claim", "paper", "ours", "verdict", "note"}] * 3
+    assert record["claims"][0]["verdict"] == "holds"
+    assert record["claims"][0]["paper"] == "<= 1e-10"
+    printed = capsys.readouterr().out
+    assert "<= 1e-10" in printed and "3.1e-16" not in printed   # no machine-precision noise
+    assert "0.998" in printed and "0.99812345" not in printed
+
+
+def test_failing_invariant_is_written_then_raises(out):
+    c = Claims("02_demo", seed=0)
+    c.invariant("prop1.exact", "exact", ours=0.5, holds=False, tol=1e-12)
+    with pytest.raises(AssertionError, match="prop1.exact"):
+        c.finish()
+    assert json.loads((out / "claims" / "02_demo.json").read_text())["claims"][0]["verdict"] == "fails"
+
+
+def test_claims_validation(out):
+    c = Claims("03_demo", seed=0)
+    with pytest.raises(ValueError, match="verdict"):
+        c.paper("a", "x", paper=1, ours=1, verdict="ok")
+    with pytest.raises(ValueError, match="needs a note"):
+        c.paper("a", "x", paper=1, ours=2, verdict="partly")
+    c.paper("a", "x", paper=1, ours=1, verdict="matched")
+    with pytest.raises(ValueError, match="recorded twice"):
+        c.paper("a", "x", paper=1, ours=1, verdict="matched")
+    with pytest.raises(ValueError, match="notebook"):
+        Claims("demo.ipynb", seed=0)
+    with pytest.raises(ValueError, match="no claims"):
+        Claims("04_empty", seed=0).finish()
+
+
+def test_fmt_rounds():
+    assert fmt(1.0 / 3) == "0.333"
+    assert fmt([0.1234, 2]) == "[0.123, 2]"
+    assert fmt(True) == "yes"
+
+
+def test_readme_table_between_markers(out, tmp_path):
+    c = Claims("01_demo", seed=0)
+    c.paper("x.y", "a | b", paper=0.5, ours=0.25, verdict="partly", note="n")
+    c.finish()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# T\n\nbefore\n{README_START}\nold\n{README_END}\nafter\n")
+    update_readme(readme, out / "claims")
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("# T\n\nbefore\n") and text.endswith("after\n")
+    assert "| 01 | `x.y` | a \\| b | 0.5 | 0.25 | **partly** |" in text
+    with pytest.raises(ValueError, match="markers"):
+        (tmp_path / "bad.md").write_text("no markers")
+        update_readme(tmp_path / "bad.md", out / "claims")
+
+
+def test_save_figure_and_table_are_complete_and_named(out):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    paths = save_figure(fig, "fig0_demo")
+    plt.close(fig)
+    assert [p.name for p in paths] == ["fig0_demo.png", "fig0_demo.pdf"]
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
+    save_table(pd.DataFrame({"a": [1.0, 2.0]}), "table0_demo")
+    assert (out / "table0_demo.csv").read_text().splitlines() == ["a", "1", "2"]
+    assert not list(out.glob(".*"))                      # no temporary files left behind
+    with pytest.raises(ValueError, match="name"):
+        save_figure(fig, "fig0.png")
+
+
+def test_clean_notebook_drops_run_metadata(tmp_path):
+    spec = importlib.util.spec_from_file_location("clean_notebook", ROOT / "tools" / "clean_notebook.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1")
+    cell.metadata.update({"papermill": {"duration": 1.0}, "execution": {"iopub.status.idle": "t"},
+                          "tags": ["parameters"]})
+    nb.cells.append(cell)
+    nb.metadata["papermill"] = {"duration": 3.0, "parameters": {"seed": 1}, "start_time": "t"}
+    mod.clean(nb)
+    assert cell.metadata == {"tags": ["parameters"]}
+    assert nb.metadata["papermill"] == {"parameters": {"seed": 1}}
