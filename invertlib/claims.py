@@ -21,19 +21,17 @@ Two kinds of claim:
     {"notebook", "seed", "runtime_s", "claims": [{"id", "kind", "claim", "paper", "ours",
                                                   "verdict", "note"}]}
 
-and prints the table with rounded numbers (the cell nbval compares). ``python -m
-invertlib.claims --readme README.md figures/claims`` rebuilds the README's reproduction table
-from all claims files.
+and prints the table with rounded numbers (the cell nbval compares). `update_readme` rebuilds
+the README's reproduction table from all claims files (tools/readme_table.py, run by
+`make figures`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import numbers
 import re
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,9 +139,10 @@ class Claims:
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
                          for r in rows)
 
-    def finish(self) -> Path:
+    def finish(self) -> None:
         """Write figures/claims/<notebook>.json, print the table, and raise AssertionError if
-        any invariant fails (after writing, so the failure is on record)."""
+        any invariant fails (after writing, so the failure is on record). Returns None, so the
+        notebook's last cell displays nothing but the table."""
         if not self.claims:
             raise ValueError(f"{self.notebook}: no claims were recorded")
         record = {"notebook": self.notebook, "seed": _plain(self.seed),
@@ -155,7 +154,6 @@ class Claims:
         print(self.table())
         failed = [c.id for c in self.claims if c.verdict == "fails"]
         assert not failed, f"invariants failed: {failed}"
-        return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,19 +187,3 @@ def update_readme(readme: Path, directory: Path) -> None:
     _, tail = rest.split(README_END, 1)
     new = f"{head}{README_START}\n{reproduction_table(directory)}\n{README_END}{tail}"
     atomic_write(Path(readme), lambda tmp: tmp.write_text(new, encoding="utf-8"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m invertlib.claims",
-                                     description="Rebuild the README's reproduction table.")
-    parser.add_argument("--readme", type=Path, required=True)
-    parser.add_argument("claims_dir", type=Path)
-    args = parser.parse_args(argv)
-    update_readme(args.readme, args.claims_dir)
-    n = len(list(args.claims_dir.glob("*.json")))
-    print(f"{args.readme}: reproduction table rebuilt from {n} claims file(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
