@@ -3,8 +3,13 @@ Neural Networks" (Gilbert, Zhang, Lee, Zhang, Lee; IJCAI 2017).
 
 One module per concept of the paper:
 
-* ``filters``  Gaussian filter banks (Theorem 3.1's scaling) and unit-norm filters
+* ``filters``  Gaussian filter banks (Theorem 3.1's scaling), unit-norm and orthonormal filters
 * ``conv``     the convolution layer as the Kn x MD matrix W, its fast operator and adjoint W^T
+* ``sparsity`` the pooling-induced sparsity model M_k, its sampler and projections 𝕄(., k)
+* ``cnn``      one CNN layer with paired filters (conv, ReLU, max pooling, unpooling)
+* ``iht``      model-based IHT (Algorithm 1) and the one-step inverse W^T 𝕄(Wx, k)
+* ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact) and coherence
+* ``theory``   Theorem 3.1's requirement and Theorem 3.3's bound as functions
 * ``claims``   the claims cell of every notebook and the README's reproduction table
 * ``plotting`` the figure style and the one way figures and tables are saved
 * ``rng``      explicit random generators (no global random state)
@@ -12,8 +17,8 @@ One module per concept of the paper:
 
 from .claims import Claims
 from .conv import ConvOperator, dot_test
-from .filters import gaussian_filters, normalize_filters
+from .filters import gaussian_filters, normalize_filters, orthonormal_filters
 from .rng import numpy_generator, torch_generator
 
-__all__ = ["Claims", "ConvOperator", "dot_test", "gaussian_filters", "normalize_filters",
+__all__ = ["Claims", "ConvOperator", "dot_test", "gaussian_filters", "normalize_filters", "orthonormal_filters",
            "numpy_generator", "torch_generator"]

@@ -62,3 +62,20 @@ def normalize_filters(w) -> torch.Tensor:
     if len(dead):
         raise ValueError(f"w: filters {dead.tolist()[:10]} are all zero and cannot be normalised")
     return w / norms.view(-1, *([1] * (w.dim() - 1)))
+
+
+def orthonormal_filters(M: int, l: int, *, generator: torch.Generator, ndim: int = 1,
+                        dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
+    """K = M l^ndim filters forming an orthonormal basis of R^{M l^ndim} (Q of a Gaussian QR).
+
+    With stride t = l (non-overlapping windows) and D a multiple of l, the layer's W is square
+    (Kn = MD) and orthogonal: the setting of Proposition 1. Returns (K, M, l) or (K, M, l, l).
+    """
+    M, l = check_int(M, "M"), check_int(l, "l")
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim: expected 1 or 2 spatial dimensions, got {ndim!r}")
+    check_generator(generator)
+    size = M * l ** ndim
+    Q, R = torch.linalg.qr(torch.randn(size, size, generator=generator, dtype=dtype))
+    Q = Q * torch.sign(torch.diagonal(R))        # the Haar-distributed orthogonal matrix
+    return Q.T.reshape((size, M) + (l,) * ndim).to(device)

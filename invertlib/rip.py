@@ -1,0 +1,227 @@
+"""Model-restricted isometry (Eq. 1) of Phi = W^T: estimators, each with what it bounds.
+
+Phi = W^T (MD x Kn) has model-RIP with constant delta_k when, for every z in M_k,
+
+    (1 - delta_k) ||z||^2 <= ||W^T z||^2 <= (1 + delta_k) ||z||^2.                       (1)
+
+For one support S of the model, the tightest constant is delta_S = max(lam_max - 1, 1 - lam_min)
+with lam the eigenvalues of the Gram matrix Phi_S^T Phi_S (the columns of Phi_S are the atoms
+W^T e_j: filter i placed at shift j), and delta_k = max over supports S in the model of delta_S.
+
+* `model_rip_ratios` (a): Monte-Carlo ||W^T z|| / ||z|| for z sampled in M_k. max |r^2 - 1| over
+  the samples is a *lower bound* on delta_k (`delta_from_ratios`), and a loose one: random z
+  rarely sit at an extreme eigenvector.
+* `worst_case_delta` (b): local search over supports maximising delta_S. Every value it returns
+  is delta_S of a valid support, hence a certified *lower bound* on delta_k, and never below
+  the Monte-Carlo bound of samples whose supports it starts from.
+* `exact_delta` (c): enumerates all C(R, k) P^k supports (n^k C(K, k) for the 1-D block model):
+  the exact delta_k, for tiny instances.
+* `coherence`: the largest |cos| between two distinct filters, a computable proxy (Table 4).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+
+from ._checks import as_tensor, check_int
+from .conv import ConvOperator
+from .rng import check_generator
+from .sparsity import PoolingModel
+
+
+def _check_pair(W: ConvOperator, model: PoolingModel) -> None:
+    if tuple(W.out_shape) != tuple(model.code_shape):
+        raise ValueError(f"model: its code shape {model.code_shape} differs from the output shape "
+                         f"{W.out_shape} of W")
+
+
+def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: int, *,
+                     generator: torch.Generator, values: str = "uniform", per_region: int = 1,
+                     batch_size: int = 2048) -> torch.Tensor:
+    """Estimator (a): ||W^T z|| / ||z|| for n_samples codes z drawn in M_k (M_k^2 if
+    per_region=2) with `model.sample`; returns a tensor (n_samples,)."""
+    _check_pair(W, model)
+    n_samples, batch_size = check_int(n_samples, "n_samples"), check_int(batch_size, "batch_size")
+    out = []
+    for start in range(0, n_samples, batch_size):
+        z = model.sample(k, min(batch_size, n_samples - start), generator=generator, values=values,
+                         per_region=per_region, dtype=W.dtype).to(W.device)
+        out.append(W.adjoint(z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1))
+    return torch.cat(out)
+
+
+def delta_from_ratios(ratios) -> float:
+    """max |r^2 - 1| over observed ratios r = ||W^T z|| / ||z||: a lower bound on delta_k."""
+    ratios = as_tensor(ratios, "ratios")
+    return float((ratios ** 2 - 1).abs().max())
+
+
+def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> dict[str, torch.Tensor]:
+    """Three readings of Figure 2(b)'s "||W W^T z|| / ||z||" for codes z (B, K, n[, n]) in M_k:
+
+    * ``raw``:       ||W W^T z|| / ||z||, literally (about sqrt(Kn/MD)-ish, not 1);
+    * ``support``:   ||(W W^T z)_S|| / ||z||, restricted to the support S of z (Lemma B.1's
+                     model-RIP corollary compares (W W^T z)_S with z_S);
+    * ``projected``: ||𝕄(W W^T z, k)|| / ||z||, after the model projection (known switches).
+    """
+    z = as_tensor(z, "z")
+    h = W.forward(W.adjoint(z))
+    zn = z.flatten(1).norm(dim=1)
+    return {"raw": h.flatten(1).norm(dim=1) / zn,
+            "support": (h * (z != 0)).flatten(1).norm(dim=1) / zn,
+            "projected": model.project(h, k).flatten(1).norm(dim=1) / zn}
+
+
+def _delta(eigs: torch.Tensor) -> torch.Tensor:
+    return torch.maximum(eigs[..., -1] - 1, 1 - eigs[..., 0])
+
+
+def atom_gram_rows(W: ConvOperator, idx: torch.Tensor) -> torch.Tensor:
+    """<W^T e_j, W^T e_c> for every j in idx (any shape) and every code index c: (*idx.shape, Kn)."""
+    flat = idx.reshape(-1)
+    onehot = torch.zeros(flat.numel(), W.shape[0], dtype=W.dtype, device=W.device)
+    onehot[torch.arange(flat.numel()), flat] = 1
+    rows = W.forward(W.adjoint(onehot.reshape((-1,) + W.out_shape))).reshape(flat.numel(), -1)
+    return rows.reshape(idx.shape + (W.shape[0],))
+
+
+def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """delta_S and the Gram eigenvalues (lam_min, lam_max) for a batch of supports (B, s) of flat
+    code indices. Returns (delta (B,), eigs (B, 2))."""
+    supports = as_tensor(supports, "supports").long()
+    deltas, eigs = [], []
+    for start in range(0, supports.shape[0], batch_size):
+        S = supports[start:start + batch_size]
+        rows = atom_gram_rows(W, S)                                     # (b, s, Kn)
+        gram = rows.gather(2, S.unsqueeze(1).expand(-1, S.shape[1], -1))
+        lam = torch.linalg.eigvalsh(gram)
+        deltas.append(_delta(lam))
+        eigs.append(torch.stack([lam[:, 0], lam[:, -1]], dim=1))
+    return torch.cat(deltas), torch.cat(eigs)
+
+
+def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator: torch.Generator | None = None,
+                     n_starts: int = 16, starts=None, per_region: int = 1, max_sweeps: int = 20,
+                     n_candidates: int | None = 256) -> dict:
+    """Estimator (b): maximise delta_S over supports S of M_k (M_k^2 if per_region=2) by
+    coordinate ascent, from `starts` (B, per_region*k) or n_starts random supports.
+
+    One sweep visits every slot of the support and replaces it by the atom that maximises
+    delta_S among the `n_candidates` atoms the model allows there that are most correlated with
+    the rest of the support (None: all allowed atoms), scored at once by batched
+    eigendecompositions of the bordered Gram matrices. Stops when a sweep changes nothing.
+    delta_S never decreases, so the result is >= delta_S of the start.
+
+    Returns {"delta": best delta_S (float), "support": its support, "deltas": (B,) per start,
+    "supports": (B, s), "start_deltas": (B,), "sweeps": sweeps run}.
+    """
+    _check_pair(W, model)
+    check_int(max_sweeps, "max_sweeps")
+    if starts is None:
+        if generator is None:
+            raise ValueError("generator: needed to draw random starting supports (or pass starts)")
+        starts = model.sample_supports(k, check_int(n_starts, "n_starts"), generator=generator,
+                                       per_region=per_region)
+    S = as_tensor(starts, "starts").long().clone().to(W.device)
+    if S.dim() != 2 or S.shape[1] != per_region * k:
+        raise ValueError(f"starts: expected shape (B, {per_region * k}) (per_region * k indices), "
+                         f"got {tuple(S.shape)}")
+    B, s = S.shape
+    Kn = W.shape[0]
+    region_of = torch.empty(Kn, dtype=torch.long)
+    region_of[model.region_index.reshape(-1)] = torch.arange(model.n_regions).repeat_interleave(model.region_size)
+    region_of = region_of.to(W.device)
+    diag = ConvOperator(W.w ** 2, W.D, W.stride, W.padding).forward(
+        torch.ones(W.in_shape, dtype=W.dtype, device=W.device)).reshape(-1)   # ||atom_c||^2
+    rows = atom_gram_rows(W, S)                                               # (B, s, Kn)
+    cur, _ = support_delta(W, S)
+    start_deltas = cur.clone()
+    batch = torch.arange(B, device=W.device)
+    sweeps = 0
+    for sweeps in range(1, max_sweeps + 1):
+        changed = False
+        for i in range(s):
+            keep = [j for j in range(s) if j != i]
+            others, orow = S[:, keep], rows[:, keep]                          # (B, s-1), (B, s-1, Kn)
+            g_oo = orow.gather(2, others.unsqueeze(1).expand(-1, s - 1, -1))   # (B, s-1, s-1)
+            used = torch.zeros(B, model.n_regions, dtype=torch.long, device=W.device)
+            used.scatter_add_(1, region_of[others], torch.ones_like(others))
+            allowed = used.gather(1, region_of.expand(B, -1)) < per_region
+            allowed[batch.unsqueeze(1), others] = False                       # distinct atoms
+            # Candidates: the allowed atoms most correlated with the rest of the support (the
+            # border norm bounds how far the new atom can move the Gram spectrum), plus the
+            # current atom so that a sweep never loses ground.
+            border = orow.pow(2).sum(dim=1).masked_fill(~allowed, -math.inf)
+            border[batch, S[:, i]] = math.inf
+            n_cand = min(n_candidates or Kn, Kn)
+            cand = border.topk(n_cand, dim=1).indices                          # (B, C)
+            cand_ok = allowed.gather(1, cand) | (cand == S[:, i:i + 1])
+            border_vals = orow.gather(2, cand.unsqueeze(1).expand(-1, s - 1, -1))  # (B, s-1, C)
+            gram = torch.empty(B, n_cand, s, s, dtype=W.dtype, device=W.device)
+            gram[:, :, :s - 1, :s - 1] = g_oo.unsqueeze(1)
+            gram[:, :, :s - 1, s - 1] = border_vals.transpose(1, 2)
+            gram[:, :, s - 1, :s - 1] = border_vals.transpose(1, 2)
+            gram[:, :, s - 1, s - 1] = diag[cand]
+            score = _delta(torch.linalg.eigvalsh(gram)).masked_fill(~cand_ok, -math.inf)
+            best, j = score.max(dim=1)
+            c = cand.gather(1, j.unsqueeze(1)).squeeze(1)
+            better = best > cur + 1e-12
+            if bool(better.any()):
+                changed = True
+                S[better, i] = c[better]
+                cur = torch.where(better, best, cur)
+                rows[better, i] = atom_gram_rows(W, c[better])
+        if not changed:
+            break
+    top = int(cur.argmax())
+    return {"delta": float(cur[top]), "support": S[top].clone(), "deltas": cur, "supports": S,
+            "start_deltas": start_deltas, "sweeps": sweeps}
+
+
+def exact_delta(W: ConvOperator, model: PoolingModel, k: int, batch_size: int = 4096) -> dict:
+    """Estimator (c): delta_k exactly, by enumerating all C(R, k) P^k supports of M_k.
+
+    For tiny instances only (the count is checked against 10^6). Returns {"delta", "support",
+    "n_supports"}.
+    """
+    _check_pair(W, model)
+    k = model._check_k(k)
+    R, P = model.n_regions, model.region_size
+    count = math.comb(R, k) * P ** k
+    if count > 1_000_000:
+        raise ValueError(f"k: enumerating C({R}, {k}) * {P}^{k} = {count} supports is too many "
+                         f"for exact_delta (limit 10^6); use worst_case_delta")
+    A = W.matrix()
+    G = A @ A.T
+    combos = torch.tensor(list(itertools.combinations(range(R), k)), dtype=torch.long).reshape(-1, k)
+    positions = torch.tensor(list(itertools.product(range(P), repeat=k)), dtype=torch.long).reshape(-1, k)
+    supports = model.region_index[combos.unsqueeze(1), positions.unsqueeze(0)].reshape(-1, k)
+    best, best_support = -math.inf, None
+    for start in range(0, supports.shape[0], batch_size):
+        S = supports[start:start + batch_size]
+        d = _delta(torch.linalg.eigvalsh(G[S.unsqueeze(2), S.unsqueeze(1)]))
+        j = int(d.argmax())
+        if float(d[j]) > best:
+            best, best_support = float(d[j]), S[j].clone()
+    return {"delta": best, "support": best_support, "n_supports": count}
+
+
+def coherence(w, pairwise: bool = False):
+    """Filter-bank coherence: max over i != j of |<w_i, w_j>| / (||w_i|| ||w_j||), filters
+    flattened over channels and taps, no shifts. w: (K, M, ...). With pairwise=True also returns
+    all K(K-1)/2 values |cos(w_i, w_j)|, i < j."""
+    w = as_tensor(w, "w")
+    if w.dim() < 2 or w.shape[0] < 2:
+        raise ValueError(f"w: expected a filter bank (K, M, ...) with K >= 2, got {tuple(w.shape)}")
+    f = w.flatten(1)
+    norms = f.norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"w: filters {torch.nonzero(norms == 0).flatten().tolist()[:10]} are all "
+                         f"zero; their cosine is undefined")
+    f = f / norms[:, None]
+    iu = torch.triu_indices(f.shape[0], f.shape[0], offset=1)
+    cos = (f @ f.T)[iu[0], iu[1]].abs()
+    return (float(cos.max()), cos) if pairwise else float(cos.max())

@@ -1,0 +1,199 @@
+"""Structured sparsity induced by max pooling (Section 2.3) and its projections 𝕄(., k) (Eqs. 2-3).
+
+A hidden code z has the shape of a layer's output: (K, n) in 1-D, (K, n, n) in 2-D (K channels,
+one per filter). Max pooling splits every channel into non-overlapping *regions* of p (or p x p)
+entries; a code is **model-k-sparse**, z in M_k, when every region holds at most one nonzero and
+there are at most k nonzeros in total.
+
+* The 1-D theory pools each filter over all its n shifts: one region per filter, p = n
+  (``pool=None``). Then M_k is the block model of Section 2.3, a union of n^k C(K, k) subspaces.
+* The 2-D experiments pool 2 x 2 regions of every channel (``pool=2``): "at most one nonzero per
+  pooling region per channel".
+* M_k^2 (sums of two elements of M_k, needed by Theorem 3.3) has at most two nonzeros per region
+  and 2k in total (``per_region=2``).
+
+Internally a batch of codes is viewed as regions, shape (B, R, P): R = number of regions,
+P = entries per region.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._checks import as_tensor, check_finite, check_int, check_trailing_shape
+from .rng import check_generator
+
+SWITCHES = ("known", "fixed")
+VALUES = ("uniform", "gaussian")
+
+
+class PoolingModel:
+    """The pooling-induced sparsity model on codes of shape `code_shape`.
+
+    Parameters
+    ----------
+    code_shape : (K, n) or (K, n, n)
+    pool : int or None
+        Region side p; must divide n. None pools every channel as a single region (1-D theory).
+
+    Attributes
+    ----------
+    n_regions (R), region_size (P), code_size (K n or K n^2), region_index (R, P): the flat code
+    index of every region entry.
+    """
+
+    def __init__(self, code_shape, pool: int | None = None):
+        code_shape = tuple(int(s) for s in code_shape)
+        if len(code_shape) not in (2, 3) or min(code_shape) < 1:
+            raise ValueError(f"code_shape: expected (K, n) or (K, n, n) with positive sizes, got {code_shape}")
+        if len(code_shape) == 3 and code_shape[1] != code_shape[2]:
+            raise ValueError(f"code_shape: expected square n x n maps, got {code_shape[1:]}")
+        self.code_shape = code_shape
+        self.ndim = len(code_shape) - 1
+        self.K, self.n = code_shape[0], code_shape[1]
+        if pool is None:
+            if self.ndim != 1:
+                raise ValueError("pool: None (one region per filter) is the 1-D model; "
+                                 "give a region side for 2-D codes")
+            pool = self.n
+        pool = check_int(pool, "pool")
+        if self.n % pool:
+            raise ValueError(f"pool: region side p = {pool} does not tile the n = {self.n} "
+                             f"positions of a channel (n % p = {self.n % pool})")
+        self.pool = pool
+        self.region_size = pool ** self.ndim
+        self.n_regions = self.K * (self.n // pool) ** self.ndim
+        self.code_size = math.prod(code_shape)
+        self.region_index = self.to_regions(torch.arange(self.code_size).reshape(code_shape))
+
+    def __repr__(self) -> str:
+        return (f"PoolingModel(code {self.code_shape}, pool {self.pool}: {self.n_regions} regions "
+                f"of {self.region_size})")
+
+    # -- views ------------------------------------------------------------------------------
+    def to_regions(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., K, n[, n]) -> (..., R, P)."""
+        lead = z.shape[:z.dim() - len(self.code_shape)]
+        p, m = self.pool, self.n // self.pool
+        if self.ndim == 1:
+            return z.reshape(lead + (self.n_regions, p))
+        z = z.reshape(lead + (self.K, m, p, m, p)).transpose(-3, -2)
+        return z.reshape(lead + (self.n_regions, self.region_size))
+
+    def from_regions(self, zr: torch.Tensor) -> torch.Tensor:
+        """(..., R, P) -> (..., K, n[, n])."""
+        lead = zr.shape[:-2]
+        p, m = self.pool, self.n // self.pool
+        if self.ndim == 1:
+            return zr.reshape(lead + self.code_shape)
+        z = zr.reshape(lead + (self.K, m, m, p, p)).transpose(-3, -2)
+        return z.reshape(lead + self.code_shape)
+
+    def _check_code(self, z, name: str = "z") -> torch.Tensor:
+        z = as_tensor(z, name)
+        check_trailing_shape(z, name, self.code_shape, f"codes of shape {self.code_shape}")
+        check_finite(z, name)
+        return z
+
+    # -- sampling -----------------------------------------------------------------------------
+    def sample_supports(self, k: int, n_samples: int, *, generator: torch.Generator,
+                        per_region: int = 1) -> torch.Tensor:
+        """Random supports in the model: (n_samples, per_region * k) distinct flat code indices.
+
+        per_region = 1 (M_k): k distinct regions chosen uniformly and one uniform position in
+        each, so each of the C(R, k) P^k supports is equally likely. per_region = 2 (M_k^2): 2k
+        (region, copy) slots chosen uniformly among the 2R, so a region holds 0, 1 or 2 of the
+        support, at distinct positions.
+        """
+        k = self._check_k(k)
+        n_samples = check_int(n_samples, "n_samples")
+        check_generator(generator)
+        if per_region not in (1, 2):
+            raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")
+        if per_region == 2 and self.region_size < 2:
+            raise ValueError("per_region: 2 nonzeros per region need regions of at least 2 entries")
+        R, P = self.n_regions, self.region_size
+        slots = torch.rand(n_samples, R * per_region, generator=generator).topk(per_region * k, dim=1).indices
+        regions, copy = slots // per_region, slots % per_region
+        first = torch.randint(P, (n_samples, R), generator=generator)
+        pos = first.gather(1, regions)
+        if per_region == 2:   # a second position, distinct from the first, uniform among the rest
+            second = (first + 1 + torch.randint(P - 1, (n_samples, R), generator=generator)) % P
+            pos = torch.where(copy == 1, second.gather(1, regions), pos)
+        return self.region_index[regions, pos]
+
+    def sample(self, k: int, n_samples: int, *, generator: torch.Generator, values: str = "uniform",
+               per_region: int = 1, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]).
+
+        Supports as in `sample_supports`; nonzero values i.i.d. U[-1, 1] (the paper's choice) or
+        N(0, 1) (``values="gaussian"``).
+        """
+        if values not in VALUES:
+            raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
+        support = self.sample_supports(k, n_samples, generator=generator, per_region=per_region)
+        if values == "uniform":
+            vals = torch.rand(support.shape, generator=generator, dtype=dtype) * 2 - 1
+        else:
+            vals = torch.randn(support.shape, generator=generator, dtype=dtype)
+        z = torch.zeros(n_samples, self.code_size, dtype=dtype)
+        z.scatter_(1, support, vals)
+        return z.reshape((n_samples,) + self.code_shape)
+
+    # -- projections (Eqs. 2-3) ---------------------------------------------------------------
+    def project(self, z, k: int | None = None, switches: str = "known",
+                nonnegative: bool = False) -> torch.Tensor:
+        """𝕄(z, k): max pooling, unpooling with switches, block-sparsification to k regions.
+
+        1. In every region keep the entry of largest |z| (largest z if `nonnegative`: the ReLU +
+           max-pooling of a CNN, negative maxima become 0).
+        2. Put it back at its own position (``switches="known"``, 𝕄_known of Eq. 3) or at the
+           first position of the region (``"fixed"``, uniform switches: the top-left of a p x p
+           region, shift 0 of a 1-D block).
+        3. Keep the k regions with the largest |value| (all regions if k is None).
+
+        z: (..., K, n[, n]) -> same shape, in M_k. With known switches and k regions this is the
+        best l2 approximation of z in M_k (tested against brute force).
+        """
+        z = self._check_code(z)
+        zr = self.to_regions(z)
+        score = zr if nonnegative else zr.abs()
+        pos = score.argmax(dim=-1, keepdim=True)                           # the switches
+        value = zr.gather(-1, pos)
+        if nonnegative:
+            value = value.clamp(min=0)
+        if k is not None:
+            k = self._check_k(k)
+            if k < self.n_regions:
+                keep = value.abs().squeeze(-1).topk(k, dim=-1).indices
+                mask = torch.zeros_like(value.squeeze(-1), dtype=torch.bool).scatter_(-1, keep, True)
+                value = value * mask.unsqueeze(-1)
+        if switches == "fixed":
+            pos = torch.zeros_like(pos)
+        elif switches != "known":
+            raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
+        out = torch.zeros_like(zr).scatter_(-1, pos, value)
+        return self.from_regions(out)
+
+    def projector(self, k: int | None = None, switches: str = "known", nonnegative: bool = False):
+        """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`)."""
+        if switches not in SWITCHES:
+            raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
+        if k is not None:
+            self._check_k(k)
+        return lambda z: self.project(z, k, switches=switches, nonnegative=nonnegative)
+
+    def contains(self, z, k: int, per_region: int = 1) -> torch.Tensor:
+        """Whether each code is in M_k (per_region=1) or M_k^2 (per_region=2, at most 2k
+        nonzeros): a bool tensor of the batch shape."""
+        z = self._check_code(z)
+        nnz = (self.to_regions(z) != 0).sum(dim=-1)
+        return (nnz <= per_region).all(dim=-1) & (nnz.sum(dim=-1) <= per_region * k)
+
+    def _check_k(self, k) -> int:
+        k = check_int(k, "k")
+        if k > self.n_regions:
+            raise ValueError(f"k: expected at most the number of regions R = {self.n_regions}, got {k}")
+        return k

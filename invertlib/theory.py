@@ -1,0 +1,50 @@
+"""The paper's two theorems as functions of their parameters.
+
+Theorem 3.1 (model-RIP of random CNN filters). With MK filters of length l whose entries are
+i.i.d. N(0, 1)/sqrt(M l), stride t and n = (D - l)/t + 1 shifts, if
+
+    M l^2 / D >= (C k / delta_k^2) (log K + log n - log eps),
+
+then W^T satisfies model-RIP for M_k with constant delta_k with probability 1 - eps. The constant
+C is not given; notebook 03 fits it.
+
+Theorem 3.3 (one-step reconstruction). If W^T satisfies M_k^2-RIP with delta_k <= delta_2k < 1,
+then x_hat = W^T 𝕄(W x, k) satisfies
+
+    ||x_hat - x|| <= 5 delta_2k / (1 - delta_k) * sqrt((1 + delta_2k) / (1 - delta_2k)) ||x||.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _log_term(k, K, n, eps):
+    eps = np.asarray(eps, dtype=float)
+    if np.any((eps <= 0) | (eps >= 1)):
+        raise ValueError(f"eps: expected a failure probability in (0, 1), got {eps}")
+    return np.asarray(k, dtype=float) * (np.log(K) + np.log(n) - np.log(eps))
+
+
+def thm31_requirement(k, K, n, delta, eps, C=1.0):
+    """The right-hand side of Theorem 3.1: C k (log K + log n - log eps) / delta^2, the value
+    M l^2 / D must reach. Works elementwise on arrays."""
+    return C * _log_term(k, K, n, eps) / np.asarray(delta, dtype=float) ** 2
+
+
+def thm31_delta(M, l, D, k, K, n, eps, C=1.0):
+    """delta_k predicted by Theorem 3.1 at equality: sqrt(C k (log K + log n - log eps) D / (M l^2))."""
+    return np.sqrt(C * _log_term(k, K, n, eps) * np.asarray(D, float)
+                   / (np.asarray(M, float) * np.asarray(l, float) ** 2))
+
+
+def thm33_bound(delta_k, delta_2k):
+    """Theorem 3.3's bound on ||x_hat - x|| / ||x||; inf where delta_2k >= 1 or delta_k >= 1
+    (the theorem says nothing there). Elementwise on arrays."""
+    dk, d2 = np.asarray(delta_k, float), np.asarray(delta_2k, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = 5 * d2 / (1 - dk) * np.sqrt((1 + d2) / (1 - d2))
+    b = np.where((d2 >= 1) | (dk >= 1), math.inf, b)
+    return float(b) if b.ndim == 0 else b

@@ -1,0 +1,70 @@
+"""Proposition 1, model-IHT (Algorithm 1) and the CNN-layer = first-IHT-step identity."""
+
+import pytest
+import torch
+
+from invertlib import ConvOperator, gaussian_filters, orthonormal_filters, torch_generator
+from invertlib.cnn import cnn_layer, paired_operator
+from invertlib.iht import model_iht, one_step_inverse
+from invertlib.sparsity import PoolingModel
+
+
+@pytest.mark.parametrize("ndim,K,M,l,D,t,pool", [
+    (1, 6, 4, 5, 20, 1, None), (1, 6, 4, 5, 20, 1, 4), (1, 5, 3, 3, 11, 2, 5),
+    (2, 4, 3, 3, 8, 1, 2), (2, 5, 2, 3, 12, 1, 4)])
+def test_first_iht_step_equals_cnn_layer(ndim, K, M, l, D, t, pool):
+    g = torch_generator(0)
+    W = ConvOperator(gaussian_filters(K, M, l, generator=g, ndim=ndim), D, t, padding=(l - 1) // 2 if ndim == 2 else 0)
+    x = torch.randn((7,) + W.in_shape, generator=g, dtype=torch.float64)
+    Psi_T = paired_operator(W)                               # Phi = Psi = [W^T  -W^T]
+    model = PoolingModel(Psi_T.out_shape, pool)
+    iht = model_iht(Psi_T, x, model.projector(None, nonnegative=True), n_iter=1)
+    cnn = cnn_layer(W, x, pool)
+    torch.testing.assert_close(iht.z, cnn, rtol=0, atol=1e-12)
+    torch.testing.assert_close(iht.x_hat, Psi_T.adjoint(cnn), rtol=0, atol=1e-12)
+
+
+def test_proposition_1_orthonormal_conv_layer():
+    g = torch_generator(1)
+    w = orthonormal_filters(3, 4, generator=g)               # K = M l = 12 filters
+    W = ConvOperator(w, 20, stride=4)                        # n = 5, Kn = MD = 60
+    A = W.matrix()
+    torch.testing.assert_close(A.T @ A, torch.eye(60, dtype=torch.float64), rtol=0, atol=1e-12)
+    x = torch.randn(10, 3, 20, generator=g, dtype=torch.float64)
+    Psi_T = paired_operator(W)
+    x_rec = Psi_T.adjoint(torch.relu(Psi_T.forward(x)))
+    torch.testing.assert_close(x_rec, x, rtol=0, atol=1e-12)
+
+
+def test_one_step_inverse_is_first_iterate():
+    g = torch_generator(2)
+    W = ConvOperator(gaussian_filters(8, 4, 3, generator=g), 12)
+    model = PoolingModel(W.out_shape, 2)
+    x = W.adjoint(model.sample(3, 5, generator=g))
+    proj = model.projector(3)
+    torch.testing.assert_close(one_step_inverse(W, x, proj), model_iht(W, x, proj, n_iter=1).x_hat)
+
+
+def test_iht_recovers_model_sparse_code_and_records_history():
+    g = torch_generator(3)
+    W = ConvOperator(gaussian_filters(96, 32, 5, generator=g), 32)
+    model = PoolingModel(W.out_shape)
+    z = model.sample(3, 20, generator=g)
+    x = W.adjoint(z)
+    res = model_iht(W, x, model.projector(3), n_iter=30, step="normalized", keep=(1, 5))
+    assert res.residuals.shape == (20, 31)
+    assert set(res.snapshots) == {1, 5}
+    assert float(res.residuals[:, -1].median()) < 1e-6
+    assert bool(model.contains(res.z, 3).all())
+    res_unit = model_iht(W, x, model.projector(3), n_iter=30, tol=0.0)
+    assert res_unit.n_iter <= 30
+
+
+def test_iht_argument_errors():
+    g = torch_generator(4)
+    W = ConvOperator(gaussian_filters(4, 2, 3, generator=g), 8)
+    x = torch.zeros(2, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match="step"):
+        model_iht(W, x, lambda z: z, step=-1)
+    with pytest.raises(ValueError, match="n_iter"):
+        model_iht(W, x, lambda z: z, n_iter=0)

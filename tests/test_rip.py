@@ -1,0 +1,105 @@
+"""Model-RIP estimators on tiny instances, checked against exact enumeration; coherence; theory."""
+
+import math
+
+import pytest
+import torch
+
+from invertlib import ConvOperator, gaussian_filters, torch_generator
+from invertlib.rip import (coherence, delta_from_ratios, exact_delta, lemma_b1_ratios,
+                           model_rip_ratios, support_delta, worst_case_delta)
+from invertlib.sparsity import PoolingModel
+from invertlib.theory import thm31_delta, thm31_requirement, thm33_bound
+
+TINY = [  # (K, M, l, D, pool, k, ndim)
+    (6, 2, 3, 6, None, 3, 1),
+    (5, 3, 3, 8, 3, 2, 1),
+    (2, 2, 3, 4, 2, 3, 2),
+]
+
+
+def tiny(seed, K, M, l, D, pool, k, ndim):
+    g = torch_generator(seed)
+    W = ConvOperator(gaussian_filters(K, M, l, generator=g, ndim=ndim), D, padding=1 if ndim == 2 else 0)
+    return g, W, PoolingModel(W.out_shape, pool)
+
+
+def test_support_delta_matches_explicit_svd():
+    g, W, model = tiny(0, *TINY[0])
+    S = model.sample_supports(3, 20, generator=g)
+    delta, eigs = support_delta(W, S)
+    A = W.matrix().T                                          # Phi = W^T, columns = atoms
+    for s, d, e in zip(S, delta, eigs):
+        sv = torch.linalg.svdvals(A[:, s])
+        assert math.isclose(float(e[1]), float(sv[0] ** 2), rel_tol=1e-10)
+        assert math.isclose(float(e[0]), float(sv[-1] ** 2), rel_tol=1e-10)
+        assert math.isclose(float(d), max(float(sv[0] ** 2) - 1, 1 - float(sv[-1] ** 2)), rel_tol=1e-10)
+
+
+@pytest.mark.parametrize("case", TINY)
+def test_estimators_never_exceed_exact_delta(case):
+    *_, k, _ = case
+    reached = 0
+    seeds = range(8)
+    for seed in seeds:
+        g, W, model = tiny(seed, *case)
+        exact = exact_delta(W, model, k)
+        z = model.sample(k, 400, generator=g)
+        ratios = W.adjoint(z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1)
+        mc = delta_from_ratios(ratios)
+        search = worst_case_delta(W, model, k, generator=g, n_starts=16, n_candidates=None)
+        assert mc <= exact["delta"] + 1e-12                          # (a) <= (c)
+        assert search["delta"] <= exact["delta"] + 1e-12             # (b) <= (c)
+        reached += search["delta"] >= exact["delta"] - 1e-9
+        # (b) started from (a)'s supports is never below (a), support by support
+        starts = torch.stack([torch.nonzero(row).flatten() for row in z.flatten(1)[:50]])
+        from_mc = worst_case_delta(W, model, k, starts=starts, n_candidates=None)
+        assert bool((from_mc["deltas"] >= (ratios[:50] ** 2 - 1).abs() - 1e-12).all())
+        assert bool((from_mc["deltas"] >= from_mc["start_deltas"] - 1e-12).all())
+    assert reached >= 0.75 * len(seeds)                               # (b) reaches (c) for most seeds
+
+
+def test_model_rip_ratios_figure2_setting_concentrates():
+    g = torch_generator(5)
+    W = ConvOperator(gaussian_filters(96, 32, 5, generator=g), 32)
+    model = PoolingModel(W.out_shape)
+    r = model_rip_ratios(W, model, 10, 3000, generator=g, batch_size=1000)
+    assert r.shape == (3000,)
+    assert abs(float(r.mean()) - 1) < 0.02 and 0.02 < float(r.std()) < 0.05
+    b1 = lemma_b1_ratios(W, model, model.sample(10, 500, generator=g), 10)
+    assert abs(float(b1["support"].mean()) - 1) < 0.06
+    assert float(b1["raw"].mean()) > 1.5                               # the literal reading is not 1
+
+
+def test_coherence_brute_force():
+    g = torch_generator(6)
+    w = gaussian_filters(7, 3, 3, generator=g, ndim=2)
+    f = w.flatten(1)
+    brute = max(abs(float(f[i] @ f[j]) / float(f[i].norm() * f[j].norm()))
+                for i in range(7) for j in range(7) if i != j)
+    c, pairs = coherence(w, pairwise=True)
+    assert math.isclose(c, brute, rel_tol=1e-12) and pairs.shape == (21,)
+    with pytest.raises(ValueError, match="all zero"):
+        coherence(torch.zeros(3, 2, 2))
+
+
+def test_theorem_functions():
+    # the digest's arithmetic for Theorem 3.3 with delta_k = delta_2k
+    assert thm33_bound(0.05, 0.05) == pytest.approx(0.277, abs=1e-3)
+    assert thm33_bound(0.1, 0.1) == pytest.approx(0.614, abs=1e-3)
+    assert thm33_bound(0.2, 0.2) == pytest.approx(1.53, abs=1e-2)
+    assert thm33_bound(0.5, 1.2) == math.inf
+    req = thm31_requirement(10, 96, 28, 0.3, 0.01, C=2.0)
+    assert thm31_delta(req * 32, 1, 32, 10, 96, 28, 0.01, C=2.0) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="eps"):
+        thm31_requirement(10, 96, 28, 0.3, 1.5)
+
+
+def test_estimator_errors():
+    g, W, model = tiny(0, *TINY[0])
+    with pytest.raises(ValueError, match="model: its code shape"):
+        model_rip_ratios(W, PoolingModel((3, 4)), 2, 10, generator=g)
+    with pytest.raises(ValueError, match=r"starts: expected shape \(B, 3\)"):
+        worst_case_delta(W, model, 3, starts=torch.zeros(2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="too many"):
+        exact_delta(ConvOperator(gaussian_filters(40, 1, 3, generator=g), 30), PoolingModel((40, 28)), 6)
