@@ -40,17 +40,21 @@ def _check_pair(W: ConvOperator, model: PoolingModel) -> None:
 
 def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: int, *,
                      generator: torch.Generator, values: str = "uniform", per_region: int = 1,
-                     batch_size: int = 2048) -> torch.Tensor:
+                     batch_size: int = 2048, return_supports: bool = False):
     """Estimator (a): ||W^T z|| / ||z|| for n_samples codes z drawn in M_k (M_k^2 if
-    per_region=2) with `model.sample`; returns a tensor (n_samples,)."""
+    per_region=2) with `model.sample`; returns a tensor (n_samples,), and with return_supports
+    also the supports (n_samples, per_region * k) (to start `worst_case_delta` from)."""
     _check_pair(W, model)
     n_samples, batch_size = check_int(n_samples, "n_samples"), check_int(batch_size, "batch_size")
-    out = []
+    ratios, supports = [], []
     for start in range(0, n_samples, batch_size):
-        z = model.sample(k, min(batch_size, n_samples - start), generator=generator, values=values,
-                         per_region=per_region, dtype=W.dtype).to(W.device)
-        out.append(W.adjoint(z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1))
-    return torch.cat(out)
+        z, S = model.sample(k, min(batch_size, n_samples - start), generator=generator, values=values,
+                            per_region=per_region, dtype=W.dtype, return_support=True)
+        z = z.to(W.device)
+        ratios.append(W.adjoint(z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1))
+        supports.append(S)
+    ratios = torch.cat(ratios)
+    return (ratios, torch.cat(supports)) if return_supports else ratios
 
 
 def delta_from_ratios(ratios) -> float:

@@ -125,11 +125,12 @@ class PoolingModel:
         return self.region_index[regions, pos]
 
     def sample(self, k: int, n_samples: int, *, generator: torch.Generator, values: str = "uniform",
-               per_region: int = 1, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+               per_region: int = 1, dtype: torch.dtype = torch.float64, return_support: bool = False):
         """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]).
 
         Supports as in `sample_supports`; nonzero values i.i.d. U[-1, 1] (the paper's choice) or
-        N(0, 1) (``values="gaussian"``).
+        N(0, 1) (``values="gaussian"``). With return_support, returns (z, support) where support
+        is (n_samples, per_region * k) flat code indices.
         """
         if values not in VALUES:
             raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
@@ -140,7 +141,8 @@ class PoolingModel:
             vals = torch.randn(support.shape, generator=generator, dtype=dtype)
         z = torch.zeros(n_samples, self.code_size, dtype=dtype)
         z.scatter_(1, support, vals)
-        return z.reshape((n_samples,) + self.code_shape)
+        z = z.reshape((n_samples,) + self.code_shape)
+        return (z, support) if return_support else z
 
     # -- projections (Eqs. 2-3) ---------------------------------------------------------------
     def project(self, z, k: int | None = None, switches: str = "known",
