@@ -14,8 +14,8 @@ W^T e_j: filter i placed at shift j), and delta_k = max over supports S in the m
 * `worst_case_delta` (b): local search over supports maximising delta_S. Every value it returns
   is delta_S of a valid support, hence a certified *lower bound* on delta_k, and never below
   the Monte-Carlo bound of samples whose supports it starts from.
-* `exact_delta` (c): enumerates all C(R, k) P^k supports (n^k C(K, k) for the 1-D block model):
-  the exact delta_k, for tiny instances.
+* `exact_delta` (c): enumerates all C(R, k) P^k supports (n^k C(K, k) for the 1-D block model),
+  or all supports of M_k^2: the exact delta_k or delta_2k, for tiny instances.
 * `coherence`: the largest |cos| between two distinct filters, a computable proxy (Table 4).
 """
 
@@ -185,24 +185,32 @@ def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator:
             "start_deltas": start_deltas, "sweeps": sweeps}
 
 
-def exact_delta(W: ConvOperator, model: PoolingModel, k: int, batch_size: int = 4096) -> dict:
-    """Estimator (c): delta_k exactly, by enumerating all C(R, k) P^k supports of M_k.
+def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 1,
+                batch_size: int = 4096) -> dict:
+    """Estimator (c): delta_k (per_region=1) or delta_2k of M_k^2 (per_region=2) exactly, by
+    enumerating every support of per_region * k atoms with at most per_region per region.
 
-    For tiny instances only (the count is checked against 10^6). Returns {"delta", "support",
-    "n_supports"}.
+    For tiny instances only (at most 10^6 candidate index sets). Supports smaller than
+    per_region * k need no separate visit: by eigenvalue interlacing their delta_S is at most that
+    of any support containing them. Returns {"delta", "support", "n_supports"}.
     """
     _check_pair(W, model)
     k = model._check_k(k)
-    R, P = model.n_regions, model.region_size
-    count = math.comb(R, k) * P ** k
-    if count > 1_000_000:
-        raise ValueError(f"k: enumerating C({R}, {k}) * {P}^{k} = {count} supports is too many "
+    if per_region not in (1, 2):
+        raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")
+    s = per_region * k
+    Kn = W.shape[0]
+    if math.comb(Kn, s) > 1_000_000:
+        raise ValueError(f"k: enumerating C({Kn}, {s}) = {math.comb(Kn, s)} index sets is too many "
                          f"for exact_delta (limit 10^6); use worst_case_delta")
+    region_of = torch.empty(Kn, dtype=torch.long)
+    region_of[model.region_index.reshape(-1)] = torch.arange(model.n_regions).repeat_interleave(model.region_size)
+    sets = torch.tensor(list(itertools.combinations(range(Kn), s)), dtype=torch.long).reshape(-1, s)
+    counts = torch.zeros(sets.shape[0], model.n_regions, dtype=torch.long)
+    counts.scatter_add_(1, region_of[sets], torch.ones_like(sets))
+    supports = sets[(counts <= per_region).all(dim=1)]
     A = W.matrix()
     G = A @ A.T
-    combos = torch.tensor(list(itertools.combinations(range(R), k)), dtype=torch.long).reshape(-1, k)
-    positions = torch.tensor(list(itertools.product(range(P), repeat=k)), dtype=torch.long).reshape(-1, k)
-    supports = model.region_index[combos.unsqueeze(1), positions.unsqueeze(0)].reshape(-1, k)
     best, best_support = -math.inf, None
     for start in range(0, supports.shape[0], batch_size):
         S = supports[start:start + batch_size]
@@ -210,7 +218,7 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, batch_size: int = 
         j = int(d.argmax())
         if float(d[j]) > best:
             best, best_support = float(d[j]), S[j].clone()
-    return {"delta": best, "support": best_support, "n_supports": count}
+    return {"delta": best, "support": best_support, "n_supports": int(supports.shape[0])}
 
 
 def coherence(w, pairwise: bool = False):

@@ -59,6 +59,17 @@ def test_estimators_never_exceed_exact_delta(case):
     assert reached >= 0.75 * len(seeds)                               # (b) reaches (c) for most seeds
 
 
+def test_exact_delta_counts_and_m2k():
+    g, W, model = tiny(0, 6, 2, 3, 6, None, 2, 1)            # K = 6 blocks of n = 4
+    assert exact_delta(W, model, 2)["n_supports"] == math.comb(6, 2) * 4 ** 2
+    d2 = exact_delta(W, model, 2, per_region=2)
+    assert d2["n_supports"] == sum(math.comb(6, a) * math.comb(6 - a, 4 - 2 * a) * math.comb(4, 2) ** a * 4 ** (4 - 2 * a)
+                                   for a in range(3))          # a blocks holding two atoms
+    assert d2["delta"] >= exact_delta(W, model, 2)["delta"]   # delta_k <= delta_2k
+    search = worst_case_delta(W, model, 2, generator=g, per_region=2, n_candidates=None)
+    assert search["delta"] <= d2["delta"] + 1e-12
+
+
 def test_model_rip_ratios_figure2_setting_concentrates():
     g = torch_generator(5)
     W = ConvOperator(gaussian_filters(96, 32, 5, generator=g), 32)
