@@ -10,6 +10,7 @@ One module per concept of the paper:
 * ``iht``      model-based IHT (Algorithm 1) and the one-step inverse W^T 𝕄(Wx, k)
 * ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact) and coherence
 * ``theory``   Theorem 3.1's requirement and Theorem 3.3's bound as functions
+* ``metrics``  relative reconstruction error
 * ``claims``   the claims cell of every notebook and the README's reproduction table
 * ``plotting`` the figure style and the one way figures and tables are saved
 * ``rng``      explicit random generators (no global random state)

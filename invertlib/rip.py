@@ -135,9 +135,7 @@ def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator:
                          f"got {tuple(S.shape)}")
     B, s = S.shape
     Kn = W.shape[0]
-    region_of = torch.empty(Kn, dtype=torch.long)
-    region_of[model.region_index.reshape(-1)] = torch.arange(model.n_regions).repeat_interleave(model.region_size)
-    region_of = region_of.to(W.device)
+    region_of = model.region_of.to(W.device)
     diag = ConvOperator(W.w ** 2, W.D, W.stride, W.padding).forward(
         torch.ones(W.in_shape, dtype=W.dtype, device=W.device)).reshape(-1)   # ||atom_c||^2
     rows = atom_gram_rows(W, S)                                               # (B, s, Kn)
@@ -203,8 +201,7 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
     if math.comb(Kn, s) > 1_000_000:
         raise ValueError(f"k: enumerating C({Kn}, {s}) = {math.comb(Kn, s)} index sets is too many "
                          f"for exact_delta (limit 10^6); use worst_case_delta")
-    region_of = torch.empty(Kn, dtype=torch.long)
-    region_of[model.region_index.reshape(-1)] = torch.arange(model.n_regions).repeat_interleave(model.region_size)
+    region_of = model.region_of
     sets = torch.tensor(list(itertools.combinations(range(Kn), s)), dtype=torch.long).reshape(-1, s)
     counts = torch.zeros(sets.shape[0], model.n_regions, dtype=torch.long)
     counts.scatter_add_(1, region_of[sets], torch.ones_like(sets))

@@ -41,7 +41,7 @@ class PoolingModel:
     Attributes
     ----------
     n_regions (R), region_size (P), code_size (K n or K n^2), region_index (R, P): the flat code
-    index of every region entry.
+    index of every region entry; region_of (K n,): the region of every flat code index.
     """
 
     def __init__(self, code_shape, pool: int | None = None):
@@ -67,6 +67,8 @@ class PoolingModel:
         self.n_regions = self.K * (self.n // pool) ** self.ndim
         self.code_size = math.prod(code_shape)
         self.region_index = self.to_regions(torch.arange(self.code_size).reshape(code_shape))
+        self.region_of = torch.empty(self.code_size, dtype=torch.long)
+        self.region_of[self.region_index.reshape(-1)] = torch.arange(self.n_regions).repeat_interleave(self.region_size)
 
     def __repr__(self) -> str:
         return (f"PoolingModel(code {self.code_shape}, pool {self.pool}: {self.n_regions} regions "

@@ -68,3 +68,12 @@ def test_iht_argument_errors():
         model_iht(W, x, lambda z: z, step=-1)
     with pytest.raises(ValueError, match="n_iter"):
         model_iht(W, x, lambda z: z, n_iter=0)
+
+
+def test_relative_error():
+    from invertlib.metrics import relative_error
+    ref = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
+    est = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
+    torch.testing.assert_close(relative_error(est, ref), torch.tensor([0.8, 1.0]))
+    with pytest.raises(ValueError, match="estimate: expected the shape"):
+        relative_error(est[:1], ref)
