@@ -11,6 +11,9 @@ One module per concept of the paper:
 * ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact) and coherence
 * ``theory``   Theorem 3.1's requirement and Theorem 3.3's bound as functions
 * ``metrics``  relative reconstruction error
+* ``vgg``      VGG16 as plain torch.nn with the offline (HED-fine-tuned) VGG16 weights
+* ``images``   natural images available offline, or any folder of images
+* ``paper``    the numbers the paper reports (Tables 1-4, Figure 3)
 * ``claims``   the claims cell of every notebook and the README's reproduction table
 * ``plotting`` the figure style and the one way figures and tables are saved
 * ``rng``      explicit random generators (no global random state)

@@ -1,0 +1,83 @@
+"""Natural images available offline, or any folder of JPEG/PNG images.
+
+By default: the natural photographs shipped inside scikit-image's wheel (CC0 / public domain, no
+download). ``image_dir`` takes any folder of images instead (for example a local copy of the
+ILSVRC-2012 validation set). Every image is centre-cropped to a square, resized to size x size
+with anti-aliasing, and returned as RGB floats in [0, 1]; grey images are repeated to 3 channels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import skimage.data
+import skimage.io
+import skimage.transform
+
+from ._checks import check_int
+
+SKIMAGE_PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "brick", "grass", "gravel",
+                  "moon", "coins", "clock", "hubble_deep_field", "immunohistochemistry", "retina",
+                  "stereo_motorcycle")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPEG", ".JPG", ".PNG")
+
+
+def _to_rgb_float(im: np.ndarray, name: str) -> np.ndarray:
+    im = np.asarray(im)
+    if im.dtype == bool:
+        im = im.astype(np.float64)
+    elif np.issubdtype(im.dtype, np.integer):
+        im = im.astype(np.float64) / np.iinfo(im.dtype).max
+    else:
+        im = im.astype(np.float64)
+    if im.ndim == 2:
+        im = np.repeat(im[..., None], 3, axis=-1)
+    elif im.ndim == 3 and im.shape[-1] == 4:
+        im = im[..., :3]
+    elif im.ndim == 3 and im.shape[-1] == 1:
+        im = np.repeat(im, 3, axis=-1)
+    if im.ndim != 3 or im.shape[-1] != 3:
+        raise ValueError(f"image {name}: expected a grey, RGB or RGBA image, got shape {im.shape}")
+    return im
+
+
+def center_crop_resize(im: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop to the largest square, then resize to (size, size, 3)."""
+    h, w = im.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    crop = im[top:top + s, left:left + s]
+    return skimage.transform.resize(crop, (size, size), anti_aliasing=s > size, preserve_range=True).clip(0, 1)
+
+
+def load_images(image_dir: str | Path | None = None, size: int = 224,
+                max_images: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
+
+    image_dir: None for scikit-image's photographs, else a folder whose JPEG/PNG files are read in
+    sorted order. max_images keeps the first ones.
+    """
+    size = check_int(size, "size", minimum=8)
+    if image_dir is None:
+        names = list(SKIMAGE_PHOTOS)
+        loaders = [lambda n=n: getattr(skimage.data, n)() for n in names]
+    else:
+        folder = Path(image_dir).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"image_dir: {folder} is not a directory")
+        files = sorted(p for p in folder.iterdir() if p.suffix in IMAGE_SUFFIXES)
+        if not files:
+            raise FileNotFoundError(f"image_dir: no JPEG or PNG images in {folder}")
+        names = [p.name for p in files]
+        loaders = [lambda p=p: skimage.io.imread(p) for p in files]
+    if max_images is not None:
+        max_images = check_int(max_images, "max_images")
+        names, loaders = names[:max_images], loaders[:max_images]
+    out = []
+    for name, load in zip(names, loaders):
+        im = load()
+        if isinstance(im, tuple):          # stereo_motorcycle: (left, right, disparity)
+            im = im[0]
+        out.append(center_crop_resize(_to_rgb_float(im, name), size))
+    return np.stack(out).astype(np.float32), names
