@@ -14,3 +14,28 @@ def relative_error(estimate, reference) -> torch.Tensor:
         raise ValueError(f"estimate: expected the shape of reference {tuple(reference.shape)}, "
                          f"got {tuple(estimate.shape)}")
     return (estimate - reference).flatten(1).norm(dim=1) / reference.flatten(1).norm(dim=1)
+
+
+def fitted_image_error(decoded, original) -> torch.Tensor:
+    """Relative error of a decoded image after the best gain and offset per colour channel:
+
+        min_{a_c, b_c} ||a_c d_c + b_c - x_c|| / ||x_c - mean(x_c)||   (norms over all channels)
+
+    decoded, original: (B, C, H, W). Neither offline decoder restores absolute colour and
+    brightness (the tied deconvnet has no biases, the inversion starts from grey), so both are
+    compared on structure; 0 is perfect, 1 is no better than a flat image.
+    """
+    x = as_tensor(original, "original")
+    xc = x - x.mean(dim=(2, 3), keepdim=True)
+    return (fit_to(decoded, x) - x).flatten(1).norm(dim=1) / xc.flatten(1).norm(dim=1)
+
+
+def fit_to(decoded, original) -> torch.Tensor:
+    """The decoded image after the per-channel gain and offset of `fitted_image_error`."""
+    d, x = as_tensor(decoded, "decoded"), as_tensor(original, "original")
+    if d.shape != x.shape or d.dim() != 4:
+        raise ValueError(f"decoded: expected the shape of original (B, C, H, W) {tuple(x.shape)}, got {tuple(d.shape)}")
+    dc = d - d.mean(dim=(2, 3), keepdim=True)
+    xc = x - x.mean(dim=(2, 3), keepdim=True)
+    gain = (dc * xc).sum(dim=(2, 3), keepdim=True) / dc.pow(2).sum(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+    return gain * dc + x.mean(dim=(2, 3), keepdim=True)

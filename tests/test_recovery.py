@@ -77,3 +77,16 @@ def test_relative_error():
     torch.testing.assert_close(relative_error(est, ref), torch.tensor([0.8, 1.0]))
     with pytest.raises(ValueError, match="estimate: expected the shape"):
         relative_error(est[:1], ref)
+
+
+def test_fitted_image_error():
+    from invertlib.metrics import fit_to, fitted_image_error
+    g = torch_generator(9)
+    x = torch.randn(2, 3, 8, 8, generator=g, dtype=torch.float64)
+    d = 3.0 * x + 5.0                                           # right structure, wrong gain and offset
+    torch.testing.assert_close(fitted_image_error(d, x), torch.zeros(2, dtype=torch.float64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(fit_to(d, x), x)
+    flat = torch.ones_like(x)
+    torch.testing.assert_close(fitted_image_error(flat, x), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="decoded"):
+        fitted_image_error(x[:, :2], x)

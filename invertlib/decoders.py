@@ -1,0 +1,148 @@
+"""Decoders from activations back to images, both usable offline (no trained decoder needed).
+
+The paper decodes with the pretrained what-where decoders of Zhang, Lee & Lee (ICML 2016), which
+cannot be obtained here. Two decoders that need no training stand in:
+
+* **tied deconvnet** (`deconvnet`, `vgg_deconvnet`): the decoding path of a what-where
+  auto-encoder with tied weights (Zeiler & Fergus's deconvnet): unpool with the encoder's own
+  switches, ReLU, transposed convolution with the same filters, layer by layer down to pixels.
+  Biases are not used. With paired filters [W; -W] of an orthogonal layer and no pooling it
+  inverts the layer exactly (Proposition 1).
+* **optimisation-based inversion** (`invert_by_optimisation`, in the manner of Mahendran &
+  Vedaldi 2015): the image whose activation at a layer best matches a given activation,
+  min_x ||phi(x) - a||^2 / ||a||^2 + tv_weight * TV(x) / (H W x_scale^2), by gradient descent with
+  backtracking, so the objective never increases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ._checks import as_tensor, check_int
+from .rng import check_generator
+from .vgg import BLOCKS, CONV_LAYERS, POOL_LAYERS, VGG16, Activations
+
+
+@dataclass
+class Unpool:
+    """Max unpooling with the encoder's switches: (B, C, h, w) -> (B, C, H, W)."""
+    switches: torch.Tensor
+    size: tuple[int, int]
+    kernel: int = 2
+
+
+@dataclass
+class ConvT:
+    """ReLU, then the transposed convolution with the encoder's filters (out, in, l, l):
+    (B, out, ...) -> (B, in, ...)."""
+    weight: torch.Tensor
+    stride: int = 1
+    padding: int = 0
+
+
+def deconvnet(code, steps: list) -> torch.Tensor:
+    """Apply a list of `Unpool` / `ConvT` steps to a code, in order (top layer first)."""
+    x = as_tensor(code, "code")
+    for step in steps:
+        if isinstance(step, Unpool):
+            x = F.max_unpool2d(x, step.switches, step.kernel, stride=step.kernel, output_size=step.size)
+        elif isinstance(step, ConvT):
+            conv_t = F.conv_transpose2d if step.weight.dim() == 4 else F.conv_transpose1d
+            x = conv_t(torch.relu(x), step.weight.to(x.dtype), stride=step.stride, padding=step.padding)
+        else:
+            raise TypeError(f"steps: expected Unpool or ConvT items, got {type(step).__name__}")
+    return x
+
+
+def vgg_deconvnet_steps(net: VGG16, act: Activations, layer: str) -> list:
+    """The tied decoding path of VGG16 from `layer` (a pool or conv name) down to pixels, using
+    the switches recorded in `act` (the encoder's forward pass of the original image)."""
+    names = [n for b, k in enumerate(BLOCKS) for n in [f"conv{b + 1}_{j + 1}" for j in range(k)] + [f"pool{b + 1}"]]
+    if layer not in names:
+        raise ValueError(f"layer: expected one of {CONV_LAYERS + POOL_LAYERS}, got {layer!r}")
+    steps = []
+    for name in reversed(names[:names.index(layer) + 1]):
+        if name.startswith("pool"):
+            if name not in act.switches:
+                raise ValueError(f"act: has no switches for {name}; run the encoder up to {layer}")
+            last = [c for c in CONV_LAYERS if c.startswith(f"conv{name[4:]}_")][-1]
+            steps.append(Unpool(act.switches[name], tuple(act.post[last].shape[-2:])))
+        else:
+            steps.append(ConvT(net.convs[name].weight, padding=1))
+    return steps
+
+
+def vgg_deconvnet(net: VGG16, act: Activations, code, layer: str) -> torch.Tensor:
+    """Decode `code` (the shape of `layer`'s output) to a Caffe-space image (B, 3, H, W)."""
+    return deconvnet(code, vgg_deconvnet_steps(net, act, layer))
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Squared-gradient total variation per image: sum of squared horizontal and vertical
+    differences, (B, C, H, W) -> (B,)."""
+    dh = (x[..., 1:, :] - x[..., :-1, :]).pow(2).flatten(1).sum(1)
+    dw = (x[..., :, 1:] - x[..., :, :-1]).pow(2).flatten(1).sum(1)
+    return dh + dw
+
+
+@dataclass
+class InversionResult:
+    """image: (B, 3, H, W) Caffe-space images; loss: (iterations + 1,) total objective, from
+    the start; match: (B,) final relative activation mismatch ||phi(x) - a|| / ||a||."""
+    image: torch.Tensor
+    loss: torch.Tensor
+    match: torch.Tensor
+
+
+def invert_by_optimisation(net: VGG16, target, layer: str, image_shape: tuple[int, int], *,
+                           generator: torch.Generator, n_iter: int = 50, tv_weight: float = 0.05,
+                           image_scale: float = 60.0, step: float = 1.0) -> InversionResult:
+    """Find images x with phi_layer(x) close to `target` (B, C, h, w) by minimising
+
+        sum_b ||phi(x_b) - a_b||^2 / ||a_b||^2 + tv_weight * TV(x_b) / (H W image_scale^2)
+
+    from small seeded noise, by gradient descent with a diagonal (RMSprop-style) preconditioner
+    and backtracking: a step is taken only if it lowers the objective (Armijo condition), else
+    halved; after an accepted step it grows by 1.5. So the objective never increases, at one
+    forward and backward pass per trial. image_scale is the typical pixel deviation of a
+    Caffe-space image (about 60 grey levels), so tv_weight is scale-free; `step` is the initial
+    step in grey levels per pixel.
+    """
+    check_generator(generator)
+    n_iter = check_int(n_iter, "n_iter")
+    target = as_tensor(target, "target").detach()
+    H, W = image_shape
+    norms = target.flatten(1).pow(2).sum(1).clamp_min(1e-12)
+
+    def value_and_grad(x):
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            act = net(x, upto=layer)
+            phi = act.pool[layer] if layer in act.pool else act.post[layer]
+            mismatch = (phi - target).flatten(1).pow(2).sum(1) / norms
+            loss = (mismatch + tv_weight * total_variation(x) / (H * W * image_scale ** 2)).sum()
+            grad, = torch.autograd.grad(loss, x)
+        return float(loss.detach()), grad, mismatch.detach().sqrt()
+
+    x = torch.randn(target.shape[0], 3, H, W, generator=generator) * 0.1 * image_scale
+    loss, grad, match = value_and_grad(x)
+    losses = [loss]
+    sq = grad.pow(2)
+    for _ in range(n_iter):
+        # RMSprop-style diagonal preconditioning: a descent direction, so Armijo still applies
+        sq = 0.9 * sq + 0.1 * grad.pow(2)
+        direction = grad / (sq.sqrt() + 1e-12 * float(sq.sqrt().max()) + 1e-30)
+        slope = float((grad * direction).sum())
+        for _ in range(30):                       # backtracking line search
+            trial = x - step * direction
+            t_loss, t_grad, t_match = value_and_grad(trial)
+            if t_loss <= loss - 1e-4 * step * slope:
+                x, loss, grad, match = trial, t_loss, t_grad, t_match
+                step *= 1.5
+                break
+            step *= 0.5
+        losses.append(loss)
+    return InversionResult(image=x, loss=torch.tensor(losses), match=match)
