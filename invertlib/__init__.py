@@ -14,6 +14,11 @@ One module per concept of the paper:
 * ``vgg``      VGG16 as plain torch.nn with the offline (HED-fine-tuned) VGG16 weights
 * ``images``   natural images available offline, or any folder of images
 * ``paper``    the numbers the paper reports (Tables 1-4, Figure 3)
+* ``sparse_coding`` the lasso by FISTA and Algorithm 2
+* ``decoders`` offline decoders: tied deconvnet and optimisation-based inversion
+* ``data``     Fashion-MNIST and CIFAR-10 loaders
+* ``classify`` small CNN classifiers with frozen random or learned filters (Table 1)
+* ``progress`` progress bars
 * ``claims``   the claims cell of every notebook and the README's reproduction table
 * ``plotting`` the figure style and the one way figures and tables are saved
 * ``rng``      explicit random generators (no global random state)

@@ -112,6 +112,11 @@ def test_clean_notebook_drops_run_metadata(tmp_path):
                           "tags": ["parameters"]})
     nb.cells.append(cell)
     nb.metadata["papermill"] = {"duration": 3.0, "parameters": {"seed": 1}, "start_time": "t"}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="\rsweep:  5%|#   | 1/21 [00:18<06:00]\rsweep: 100%|####| 21/21\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="UserWarning: keep me\n")]
     mod.clean(nb)
     assert cell.metadata == {"tags": ["parameters"]}
+    assert [(o.name, o.text) for o in cell.outputs] == [("stdout", "a\nb\n"), ("stderr", "UserWarning: keep me\n")]
     assert nb.metadata["papermill"] == {"parameters": {"seed": 1}}

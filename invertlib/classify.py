@@ -1,0 +1,134 @@
+"""Small CNN classifiers with frozen Gaussian random filters or fully learned ones (Table 1).
+
+The paper's networks (Section 2.1, Table 1): 1-3 layers of convolution -> ReLU -> batch
+normalisation -> 2x2 max pooling, then a classifier. With random filters the convolutions keep
+their Gaussian initialisation and "only the last classifier layer" is trained; with learned
+filters everything is trained.
+
+Random-filter training is done the cheap, equivalent way: with the convolutions frozen, the
+features are a fixed function of the image once batch normalisation's statistics are fixed, so
+we estimate those statistics on the training set, compute the features once, and train the linear
+classifier on them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._checks import check_int
+from .rng import check_generator
+
+
+class ConvNet(nn.Module):
+    """depth x [conv(ksize x ksize, width, same padding) -> ReLU -> BatchNorm -> 2x2 max pool],
+    then a linear classifier. Conv weights are N(0, 1)/sqrt(fan_in) from `generator` (with batch
+    normalisation after ReLU their scale does not matter). random_filters freezes them, and
+    batch normalisation then has no learned affine part."""
+
+    def __init__(self, depth: int, width: int, ksize: int, in_channels: int, image_size: int,
+                 n_classes: int, *, generator: torch.Generator, random_filters: bool):
+        super().__init__()
+        depth, width, ksize = check_int(depth, "depth"), check_int(width, "width"), check_int(ksize, "ksize")
+        if ksize % 2 == 0:
+            raise ValueError(f"ksize: expected an odd filter size (same padding), got {ksize}")
+        if image_size % 2 ** depth:
+            raise ValueError(f"depth: {depth} poolings do not tile {image_size} x {image_size} images")
+        check_generator(generator)
+        self.random_filters = random_filters
+        blocks, c = [], in_channels
+        for _ in range(depth):
+            conv = nn.Conv2d(c, width, ksize, padding=ksize // 2, bias=False)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / math.sqrt(c * ksize * ksize))
+            conv.weight.requires_grad_(not random_filters)
+            blocks += [conv, nn.ReLU(), nn.BatchNorm2d(width, affine=not random_filters, momentum=None), nn.MaxPool2d(2)]
+            c = width
+        self.features = nn.Sequential(*blocks)
+        n_feat = width * (image_size // 2 ** depth) ** 2
+        self.classifier = nn.Linear(n_feat, n_classes)
+        with torch.no_grad():
+            bound = 1 / math.sqrt(n_feat)
+            self.classifier.weight.copy_((torch.rand(self.classifier.weight.shape, generator=generator) * 2 - 1) * bound)
+            self.classifier.bias.zero_()
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+@dataclass
+class FitResult:
+    model: ConvNet
+    losses: list
+    seconds: float = 0.0
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None):
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+@torch.no_grad()
+def _features(model: ConvNet, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    return torch.cat([model.features(x[idx]).flatten(1) for idx in _batches(len(x), batch_size, None)])
+
+
+def fit(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator, epochs: int = 3,
+        batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0) -> FitResult:
+    """Train with Adam and cross-entropy. Random filters: estimate the batch-norm statistics on x,
+    cache the features, train the classifier only. Learned: train every parameter."""
+    import time
+    start = time.perf_counter()
+    epochs = check_int(epochs, "epochs")
+    losses = []
+    if model.random_filters:
+        model.train()
+        with torch.no_grad():                       # cumulative BN statistics over the training set
+            for idx in _batches(len(x), batch_size, None):
+                model.features(x[idx])
+        model.eval()
+        feats = _features(model, x, batch_size)
+        params, forward, data = model.classifier.parameters(), model.classifier, feats
+    else:
+        model.train()
+        params, forward, data = [p for p in model.parameters() if p.requires_grad], model, x
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    for _ in range(epochs):
+        total = 0.0
+        for idx in _batches(len(data), batch_size, generator):
+            opt.zero_grad()
+            loss = F.cross_entropy(forward(data[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(data))
+    model.eval()
+    return FitResult(model=model, losses=losses, seconds=time.perf_counter() - start)
+
+
+@torch.no_grad()
+def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
+    """Fraction of correctly classified images (model in eval mode)."""
+    model.eval()
+    correct = sum(int((model(x[idx]).argmax(1) == y[idx]).sum()) for idx in _batches(len(x), batch_size, None))
+    return correct / len(x)
+
+
+def prepare(images, mean: torch.Tensor | None = None, std: torch.Tensor | None = None, size: int | None = None):
+    """uint8 images (N, H, W) or (N, H, W, C) -> float (N, C, size, size), zero-padded evenly to
+    `size` (28 x 28 Fashion-MNIST -> 32 x 32, so that three 2x2 poolings tile it) and standardised
+    per channel with the given (training-set) mean and std, or its own. Returns (x, mean, std)."""
+    x = torch.as_tensor(images).float() / 255.0
+    x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
+    if size is not None and size != x.shape[-1]:
+        pad = size - x.shape[-1]
+        if pad < 0 or x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"size: cannot pad {tuple(x.shape[-2:])} images to {size} x {size}")
+        x = F.pad(x, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2))
+    if mean is None:
+        mean, std = x.mean(dim=(0, 2, 3), keepdim=True), x.std(dim=(0, 2, 3), keepdim=True)
+    return (x - mean) / std, mean, std
