@@ -14,6 +14,7 @@ classifier on them.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import torch
@@ -81,7 +82,6 @@ def fit(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Ge
         batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0) -> FitResult:
     """Train with Adam and cross-entropy. Random filters: estimate the batch-norm statistics on x,
     cache the features, train the classifier only. Learned: train every parameter."""
-    import time
     start = time.perf_counter()
     epochs = check_int(epochs, "epochs")
     losses = []

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ._checks import as_tensor, check_int
 from .rng import check_generator
-from .vgg import BLOCKS, CONV_LAYERS, POOL_LAYERS, VGG16, Activations
+from .vgg import CONV_LAYERS, LAYERS, VGG16, Activations
 
 
 @dataclass
@@ -60,11 +60,10 @@ def deconvnet(code, steps: list) -> torch.Tensor:
 def vgg_deconvnet_steps(net: VGG16, act: Activations, layer: str) -> list:
     """The tied decoding path of VGG16 from `layer` (a pool or conv name) down to pixels, using
     the switches recorded in `act` (the encoder's forward pass of the original image)."""
-    names = [n for b, k in enumerate(BLOCKS) for n in [f"conv{b + 1}_{j + 1}" for j in range(k)] + [f"pool{b + 1}"]]
-    if layer not in names:
-        raise ValueError(f"layer: expected one of {CONV_LAYERS + POOL_LAYERS}, got {layer!r}")
+    if layer not in LAYERS:
+        raise ValueError(f"layer: expected one of {LAYERS}, got {layer!r}")
     steps = []
-    for name in reversed(names[:names.index(layer) + 1]):
+    for name in reversed(LAYERS[:LAYERS.index(layer) + 1]):
         if name.startswith("pool"):
             if name not in act.switches:
                 raise ValueError(f"act: has no switches for {name}; run the encoder up to {layer}")

