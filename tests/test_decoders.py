@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from invertlib import orthonormal_filters, torch_generator
 from invertlib.cnn import paired_filters
 from invertlib.decoders import ConvT, Unpool, deconvnet, invert_by_optimisation, vgg_deconvnet
-from invertlib.vgg import VGG16, preprocess
+from invertlib.networks import VGG16, AlexNet
 
 
 def test_tied_decoder_inverts_orthogonal_paired_layer_exactly():
@@ -32,16 +32,18 @@ def test_unpool_step_puts_values_back_at_the_switches():
 
 def test_vgg_deconvnet_shapes():
     net = VGG16.pretrained()
-    x = preprocess(torch.rand(2, 32, 32, 3, generator=torch.Generator().manual_seed(1)))
+    x = net.preprocess(torch.rand(2, 32, 32, 3, generator=torch.Generator().manual_seed(1)))
     act = net(x, upto="pool2")
     assert vgg_deconvnet(net, act, act.pool["pool2"], "pool2").shape == (2, 3, 32, 32)
     with pytest.raises(ValueError, match="no switches for pool3"):
         vgg_deconvnet(net, act, torch.zeros(2, 256, 4, 4), "pool3")
+    with pytest.raises(ValueError, match="built for VGG16"):
+        vgg_deconvnet(AlexNet(), act, act.pool["pool2"], "pool2")
 
 
 def test_optimisation_decoder_lowers_its_loss_monotonically():
     net = VGG16.pretrained()
-    x = preprocess(torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(2)))
+    x = net.preprocess(torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(2)))
     with torch.no_grad():
         target = net(x, upto="pool1").pool["pool1"]
     res = invert_by_optimisation(net, target, "pool1", (32, 32), generator=torch_generator(3), n_iter=15)

