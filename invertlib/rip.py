@@ -32,10 +32,13 @@ from .rng import check_generator
 from .sparsity import PoolingModel
 
 
-def _check_pair(W: ConvOperator, model: PoolingModel) -> None:
+def _check_pair(W: ConvOperator, model: PoolingModel, regions: bool = False) -> None:
     if tuple(W.out_shape) != tuple(model.code_shape):
         raise ValueError(f"model: its code shape {model.code_shape} differs from the output shape "
                          f"{W.out_shape} of W")
+    if regions and not model.tiles:
+        raise ValueError(f"model: {model!r} has overlapping or floor-mode windows; this search needs "
+                         f"regions that partition the code")
 
 
 def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: int, *,
@@ -122,7 +125,7 @@ def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator:
     Returns {"delta": best delta_S (float), "support": its support, "deltas": (B,) per start,
     "supports": (B, s), "start_deltas": (B,), "sweeps": sweeps run}.
     """
-    _check_pair(W, model)
+    _check_pair(W, model, regions=True)
     check_int(max_sweeps, "max_sweeps")
     if starts is None:
         if generator is None:
@@ -192,7 +195,7 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
     per_region * k need no separate visit: by eigenvalue interlacing their delta_S is at most that
     of any support containing them. Returns {"delta", "support", "n_supports"}.
     """
-    _check_pair(W, model)
+    _check_pair(W, model, regions=True)
     k = model._check_k(k)
     if per_region not in (1, 2):
         raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")

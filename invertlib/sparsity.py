@@ -11,9 +11,18 @@ there are at most k nonzeros in total.
   pooling region per channel".
 * M_k^2 (sums of two elements of M_k, needed by Theorem 3.3) has at most two nonzeros per region
   and 2k in total (``per_region=2``).
+* **Overlapping pooling** (AlexNet's 3 x 3 windows with stride 2; ``stride < pool``): a window no
+  longer owns its entries, and two nonzeros of a pooled-and-unpooled code can share a window (the
+  maximum of window A may sit in the overlap with window B, next to B's own maximum). The model
+  then is the set of codes 𝕄 can produce: every nonzero is the largest-|.| entry of a window
+  that contains it, and there are at most k nonzeros; a nonzero shared by two windows (both
+  chose it) counts once. Sampling picks k windows and one position in each, so a collision gives
+  fewer than k nonzeros. The projection is the same max-pool / unpool / keep-k-windows recipe.
+* With an explicit ``stride``, windows follow torch's floor-mode pooling: entries that no window
+  covers (the last row of a 13 x 13 map under 2 x 2 / 2 pooling) are never nonzero.
 
-Internally a batch of codes is viewed as regions, shape (B, R, P): R = number of regions,
-P = entries per region.
+Internally a batch of codes is viewed as regions, shape (B, R, P): R = number of regions
+(windows), P = entries per region.
 """
 
 from __future__ import annotations
@@ -36,15 +45,21 @@ class PoolingModel:
     ----------
     code_shape : (K, n) or (K, n, n)
     pool : int or None
-        Region side p; must divide n. None pools every channel as a single region (1-D theory).
+        Region side p; must divide n unless `stride` is given. None pools every channel as a
+        single region (1-D theory).
+    stride : int or None
+        Window step s <= p (None: s = p, non-overlapping regions that tile the map). s < p gives
+        overlapping windows; any s gives floor-mode windows, (n - p) // s + 1 per side.
 
     Attributes
     ----------
     n_regions (R), region_size (P), code_size (K n or K n^2), region_index (R, P): the flat code
-    index of every region entry; region_of (K n,): the region of every flat code index.
+    index of every region entry; overlapping: s < p; tiles: the regions partition the code
+    (s = p dividing n); region_of (K n,): the region of every flat
+    code index (-1 where no window covers it; None for overlapping windows).
     """
 
-    def __init__(self, code_shape, pool: int | None = None):
+    def __init__(self, code_shape, pool: int | None = None, stride: int | None = None):
         code_shape = tuple(int(s) for s in code_shape)
         if len(code_shape) not in (2, 3) or min(code_shape) < 1:
             raise ValueError(f"code_shape: expected (K, n) or (K, n, n) with positive sizes, got {code_shape}")
@@ -59,25 +74,42 @@ class PoolingModel:
                                  "give a region side for 2-D codes")
             pool = self.n
         pool = check_int(pool, "pool")
-        if self.n % pool:
-            raise ValueError(f"pool: region side p = {pool} does not tile the n = {self.n} "
-                             f"positions of a channel (n % p = {self.n % pool})")
-        self.pool = pool
+        if stride is None:
+            if self.n % pool:
+                raise ValueError(f"pool: region side p = {pool} does not tile the n = {self.n} "
+                                 f"positions of a channel (n % p = {self.n % pool}); give a stride for "
+                                 f"floor-mode windows")
+            stride = pool
+        stride = check_int(stride, "stride")
+        if stride > pool:
+            raise ValueError(f"stride: expected at most the region side p = {pool}, got {stride}")
+        if pool > self.n:
+            raise ValueError(f"pool: region side p = {pool} is larger than the n = {self.n} positions of a channel")
+        self.pool, self.stride, self.overlapping = pool, stride, stride < pool
+        self.tiles = stride == pool and self.n % pool == 0         # regions are a reshape of the code
         self.region_size = pool ** self.ndim
-        self.n_regions = self.K * (self.n // pool) ** self.ndim
+        self.n_regions = self.K * ((self.n - pool) // stride + 1) ** self.ndim
         self.code_size = math.prod(code_shape)
-        self.region_index = self.to_regions(torch.arange(self.code_size).reshape(code_shape))
-        self.region_of = torch.empty(self.code_size, dtype=torch.long)
-        self.region_of[self.region_index.reshape(-1)] = torch.arange(self.n_regions).repeat_interleave(self.region_size)
+        index = torch.arange(self.code_size).reshape(code_shape)
+        for dim in range(1, self.ndim + 1):
+            index = index.unfold(dim, pool, stride)                 # (K, m[, m], p[, p])
+        self.region_index = index.reshape(self.n_regions, self.region_size)
+        self.region_of = None
+        if not self.overlapping:
+            self.region_of = torch.full((self.code_size,), -1, dtype=torch.long)
+            self.region_of[self.region_index.reshape(-1)] = torch.arange(self.n_regions).repeat_interleave(self.region_size)
 
     def __repr__(self) -> str:
-        return (f"PoolingModel(code {self.code_shape}, pool {self.pool}: {self.n_regions} regions "
+        stride = f", stride {self.stride}" if self.stride != self.pool or not self.tiles else ""
+        return (f"PoolingModel(code {self.code_shape}, pool {self.pool}{stride}: {self.n_regions} regions "
                 f"of {self.region_size})")
 
     # -- views ------------------------------------------------------------------------------
     def to_regions(self, z: torch.Tensor) -> torch.Tensor:
-        """(..., K, n[, n]) -> (..., R, P)."""
+        """(..., K, n[, n]) -> (..., R, P): the entries of every window (copies where windows overlap)."""
         lead = z.shape[:z.dim() - len(self.code_shape)]
+        if not self.tiles:
+            return z.reshape(lead + (self.code_size,))[..., self.region_index]
         p, m = self.pool, self.n // self.pool
         if self.ndim == 1:
             return z.reshape(lead + (self.n_regions, p))
@@ -85,7 +117,10 @@ class PoolingModel:
         return z.reshape(lead + (self.n_regions, self.region_size))
 
     def from_regions(self, zr: torch.Tensor) -> torch.Tensor:
-        """(..., R, P) -> (..., K, n[, n])."""
+        """(..., R, P) -> (..., K, n[, n]), for regions that tile the code."""
+        if not self.tiles:
+            raise ValueError("from_regions: the windows of this model overlap or leave entries uncovered, "
+                             "so regions do not reshape back to a code")
         lead = zr.shape[:-2]
         p, m = self.pool, self.n // self.pool
         if self.ndim == 1:
@@ -114,6 +149,8 @@ class PoolingModel:
         check_generator(generator)
         if per_region not in (1, 2):
             raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")
+        if per_region == 2 and self.overlapping:
+            raise ValueError("per_region: 2 (M_k^2) is defined for non-overlapping regions only")
         if per_region == 2 and self.region_size < 2:
             raise ValueError("per_region: 2 nonzeros per region need regions of at least 2 entries")
         R, P = self.n_regions, self.region_size
@@ -132,7 +169,8 @@ class PoolingModel:
 
         Supports as in `sample_supports`; nonzero values i.i.d. U[-1, 1] (the paper's choice) or
         N(0, 1) (``values="gaussian"``). With return_support, returns (z, support) where support
-        is (n_samples, per_region * k) flat code indices.
+        is (n_samples, per_region * k) flat code indices. With overlapping windows two chosen
+        windows can pick the same position: it gets one value (the later copy is given value 0).
         """
         if values not in VALUES:
             raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
@@ -141,8 +179,14 @@ class PoolingModel:
             vals = torch.rand(support.shape, generator=generator, dtype=dtype) * 2 - 1
         else:
             vals = torch.randn(support.shape, generator=generator, dtype=dtype)
+        if self.overlapping:
+            order = support.argsort(dim=1, stable=True)
+            ordered = support.gather(1, order)
+            repeat = torch.zeros_like(ordered, dtype=torch.bool)
+            repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+            vals = vals.masked_fill(torch.zeros_like(repeat).scatter_(1, order, repeat), 0)
         z = torch.zeros(n_samples, self.code_size, dtype=dtype)
-        z.scatter_(1, support, vals)
+        z.scatter_add_(1, support, vals)          # add: a repeated index adds 0, deterministically
         z = z.reshape((n_samples,) + self.code_shape)
         return (z, support) if return_support else z
 
@@ -159,27 +203,36 @@ class PoolingModel:
         3. Keep the k regions with the largest |value| (all regions if k is None).
 
         z: (..., K, n[, n]) -> same shape, in M_k. With known switches and k regions this is the
-        best l2 approximation of z in M_k (tested against brute force).
+        best l2 approximation of z in M_k for non-overlapping regions (tested against brute
+        force). With overlapping windows two kept windows may share their maximum, which is then
+        written once.
         """
+        if switches not in SWITCHES:
+            raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
         z = self._check_code(z)
         zr = self.to_regions(z)
         score = zr if nonnegative else zr.abs()
         pos = score.argmax(dim=-1, keepdim=True)                           # the switches
-        value = zr.gather(-1, pos)
+        value = zr.gather(-1, pos).squeeze(-1)
         if nonnegative:
             value = value.clamp(min=0)
-        if k is not None:
-            k = self._check_k(k)
-            if k < self.n_regions:
-                keep = value.abs().squeeze(-1).topk(k, dim=-1).indices
-                mask = torch.zeros_like(value.squeeze(-1), dtype=torch.bool).scatter_(-1, keep, True)
-                value = value * mask.unsqueeze(-1)
         if switches == "fixed":
             pos = torch.zeros_like(pos)
-        elif switches != "known":
-            raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
-        out = torch.zeros_like(zr).scatter_(-1, pos, value)
-        return self.from_regions(out)
+        if self.tiles:
+            if k is not None and self._check_k(k) < self.n_regions:
+                keep = value.abs().topk(k, dim=-1).indices
+                value = value * torch.zeros_like(value, dtype=torch.bool).scatter_(-1, keep, True)
+            return self.from_regions(torch.zeros_like(zr).scatter_(-1, pos, value.unsqueeze(-1)))
+        lead = zr.shape[:-2]
+        target = self.region_index.to(z.device).expand(lead + self.region_index.shape).gather(-1, pos).squeeze(-1)
+        if k is not None and self._check_k(k) < self.n_regions:
+            # windows not kept write to a spare slot, never over a kept window's shared maximum
+            keep = value.abs().topk(k, dim=-1).indices
+            kept = torch.zeros_like(value, dtype=torch.bool).scatter_(-1, keep, True)
+            target = torch.where(kept, target, self.code_size)
+        out = torch.zeros(lead + (self.code_size + 1,), dtype=z.dtype, device=z.device)
+        out.scatter_(-1, target, value)
+        return out[..., :self.code_size].reshape(lead + self.code_shape)
 
     def projector(self, k: int | None = None, switches: str = "known", nonnegative: bool = False):
         """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`)."""
@@ -191,10 +244,18 @@ class PoolingModel:
 
     def contains(self, z, k: int, per_region: int = 1) -> torch.Tensor:
         """Whether each code is in M_k (per_region=1) or M_k^2 (per_region=2, at most 2k
-        nonzeros): a bool tensor of the batch shape."""
+        nonzeros): a bool tensor of the batch shape. Overlapping windows: every nonzero is the
+        largest-|.| entry of a window containing it (z is its own projection) and there are at
+        most k nonzeros."""
         z = self._check_code(z)
+        total = (z != 0).flatten(z.dim() - len(self.code_shape)).sum(dim=-1)
+        if self.overlapping:
+            if per_region != 1:
+                raise ValueError("per_region: 2 (M_k^2) is defined for non-overlapping regions only")
+            return (self.project(z) == z).flatten(z.dim() - len(self.code_shape)).all(dim=-1) & (total <= k)
         nnz = (self.to_regions(z) != 0).sum(dim=-1)
-        return (nnz <= per_region).all(dim=-1) & (nnz.sum(dim=-1) <= per_region * k)
+        # nnz.sum() < total when a nonzero lies where no floor-mode window reaches
+        return (nnz <= per_region).all(dim=-1) & (nnz.sum(dim=-1) == total) & (total <= per_region * k)
 
     def _check_k(self, k) -> int:
         k = check_int(k, "k")

@@ -114,3 +114,11 @@ def test_estimator_errors():
         worst_case_delta(W, model, 3, starts=torch.zeros(2, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="too many"):
         exact_delta(ConvOperator(gaussian_filters(40, 1, 3, generator=g), 30), PoolingModel((40, 28)), 6)
+
+
+def test_searches_refuse_windows_that_do_not_partition_the_code():
+    g = torch_generator(0)
+    W = ConvOperator(gaussian_filters(3, 1, 3, generator=g, ndim=2), 7, padding=1)
+    with pytest.raises(ValueError, match="partition the code"):
+        exact_delta(W, PoolingModel(W.out_shape, 3, stride=2), 1)
+    assert model_rip_ratios(W, PoolingModel(W.out_shape, 3, stride=2), 2, 5, generator=g).shape == (5,)

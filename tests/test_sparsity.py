@@ -108,3 +108,63 @@ def test_model_errors():
         m.project(torch.zeros(2, 4), 1, switches="random")
     with pytest.raises(ValueError, match="values"):
         m.sample(1, 3, generator=torch_generator(0), values="laplace")
+
+
+# -- overlapping and floor-mode windows (AlexNet's 3 x 3 / 2 pooling) -------------------------------
+
+def test_overlapping_windows_match_torch_pooling():
+    m = PoolingModel((2, 13, 13), pool=3, stride=2)
+    assert m.overlapping and not m.tiles and m.n_regions == 2 * 6 * 6 and m.region_of is None
+    z = torch.randn(4, 2, 13, 13, generator=torch_generator(0), dtype=torch.float64).relu()
+    pooled, idx = torch.nn.functional.max_pool2d(z, 3, stride=2, return_indices=True)
+    assert torch.equal(m.to_regions(z).amax(-1), pooled.flatten(1))
+    # 𝕄_known with every window kept = torch's max pooling then max unpooling
+    unpooled = torch.nn.functional.max_unpool2d(pooled, idx, 3, stride=2, output_size=(13, 13))
+    assert torch.equal(m.project(z, nonnegative=True), unpooled)
+    assert m.to_regions(torch.arange(338.).reshape(2, 13, 13))[1].tolist() == [2, 3, 4, 15, 16, 17, 28, 29, 30]
+
+
+def test_overlapping_projection_keeps_k_windows_and_is_idempotent():
+    m = PoolingModel((3, 7, 7), pool=3, stride=2)
+    z = torch.randn(200, 3, 7, 7, generator=torch_generator(1), dtype=torch.float64)
+    for k in (1, 5, m.n_regions):
+        p = m.project(z, k)
+        assert bool(m.contains(p, k).all())
+        assert ((p != 0).flatten(1).sum(1) <= k).all()
+        assert torch.equal(m.project(p), p)
+    # a code with two nonzeros in one window can still be in the model (shared overlap)
+    c = torch.zeros(1, 1, 5, 5, dtype=torch.float64)
+    c[0, 0, 0, 0], c[0, 0, 2, 2] = 1.0, 0.5      # window (0,0) holds both; (2,2) is the max of window (1,1)
+    one = PoolingModel((1, 5, 5), pool=3, stride=2)
+    assert bool(one.contains(c, 2)) and not bool(one.contains(c, 1))
+    c[0, 0, 1, 1] = 0.2                          # the max of no window
+    assert not bool(one.contains(c, 3))
+
+
+def test_overlapping_samples_give_each_position_one_value():
+    m = PoolingModel((1, 5, 5), pool=3, stride=2)         # 4 windows share the centre
+    z, S = m.sample(4, 3000, generator=torch_generator(2), return_support=True)
+    nnz = (z != 0).flatten(1).sum(1)
+    distinct = torch.tensor([len(set(s.tolist())) for s in S])
+    assert torch.equal(nnz, distinct) and int(distinct.min()) < 4 and int(distinct.max()) == 4
+    assert z.abs().max() <= 1
+    with pytest.raises(ValueError, match="non-overlapping regions only"):
+        m.sample(2, 3, generator=torch_generator(0), per_region=2)
+
+
+def test_floor_mode_windows_leave_the_border_uncovered():
+    m = PoolingModel((2, 5, 5), pool=2, stride=2)
+    assert m.tiles is False and m.overlapping is False and m.n_regions == 8
+    assert int((m.region_of == -1).sum()) == 2 * 9
+    z = torch.randn(10, 2, 5, 5, generator=torch_generator(3), dtype=torch.float64)
+    p = m.project(z, 3)
+    assert bool(m.contains(p, 3).all()) and (p[..., 4, :] == 0).all() and (p[..., :, 4] == 0).all()
+    edge = torch.zeros(2, 5, 5, dtype=torch.float64)
+    edge[0, 4, 4] = 1.0
+    assert not bool(m.contains(edge, 3))
+    with pytest.raises(ValueError, match="do not reshape back"):
+        m.from_regions(m.to_regions(z))
+    with pytest.raises(ValueError, match="stride: expected at most the region side"):
+        PoolingModel((2, 6, 6), pool=2, stride=3)
+    with pytest.raises(ValueError, match="give a stride for floor-mode"):
+        PoolingModel((2, 5, 5), pool=2)
