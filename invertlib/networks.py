@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import weights as _weights
-from ._checks import as_tensor, check_finite
+from ._checks import as_tensor, check_finite, check_int
 
 
 @dataclass(frozen=True)
@@ -283,3 +283,20 @@ def nonzero_percent(act: Activations) -> dict[str, torch.Tensor]:
     """Per image, the % of nonzero units of every conv layer after ReLU and every pool layer that
     the forward pass reached (Table 2): {name: (B,)}, in network order."""
     return {n: 100.0 * (act.output(n) != 0).flatten(1).float().mean(dim=1) for n in act.order}
+
+
+def layer_sparsity(net: FeatureNet, images, batch_size: int = 8) -> dict[str, torch.Tensor]:
+    """Table 2 over a set of images: {layer: (N,) % of nonzero units per image}, network order.
+
+    images: (N, H, W, 3) RGB in [0, 1] (see `invertlib.images.load_images`), run through the
+    network in batches of `batch_size`. The batch size changes only the convolutions' summation
+    order: a unit within rounding of zero can flip across the ReLU, nothing more."""
+    images = as_tensor(images, "images")
+    batch_size = check_int(batch_size, "batch_size")
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            parts.append(nonzero_percent(net(net.preprocess(images[start:start + batch_size]))))
+    if not parts:
+        raise ValueError("images: expected at least one image, got none")
+    return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}

@@ -221,3 +221,15 @@ def test_image_dir(tmp_path):
         load_images(tmp_path / "empty")
     with pytest.raises(FileNotFoundError, match="is not a directory"):
         load_images(tmp_path / "missing")
+
+
+def test_layer_sparsity_depends_on_the_batch_size_only_through_rounding(vgg):
+    ims = torch.rand(3, 32, 32, 3, generator=torch.Generator().manual_seed(4))
+    a, b = networks.layer_sparsity(vgg, ims, batch_size=1), networks.layer_sparsity(vgg, ims, batch_size=8)
+    assert list(a) == list(vgg.layer_names) and all(v.shape == (3,) for v in a.values())
+    act = vgg(vgg.preprocess(ims[:1]))
+    for name in a:   # at most one unit (of the layer's C x H x W) flips across the ReLU
+        one_unit = 100.0 / act.output(name)[0].numel()
+        assert float((a[name] - b[name]).abs().max()) <= one_unit + 1e-9
+    with pytest.raises(ValueError, match="at least one image"):
+        networks.layer_sparsity(vgg, ims[:0])

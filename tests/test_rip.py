@@ -1,12 +1,13 @@
 """Model-RIP estimators on tiny instances, checked against exact enumeration; coherence; theory."""
 
+import itertools
 import math
 
 import pytest
 import torch
 
 from invertlib import ConvOperator, gaussian_filters, torch_generator
-from invertlib.rip import (coherence, delta_from_ratios, exact_delta, lemma_b1_ratios,
+from invertlib.rip import (coherence, coherence_report, delta_from_ratios, exact_delta, lemma_b1_ratios,
                            model_rip_ratios, support_delta, worst_case_delta)
 from invertlib.sparsity import PoolingModel
 from invertlib.theory import thm31_delta, thm31_requirement, thm33_bound
@@ -122,3 +123,39 @@ def test_searches_refuse_windows_that_do_not_partition_the_code():
     with pytest.raises(ValueError, match="partition the code"):
         exact_delta(W, PoolingModel(W.out_shape, 3, stride=2), 1)
     assert model_rip_ratios(W, PoolingModel(W.out_shape, 3, stride=2), 2, 5, generator=g).shape == (5,)
+
+
+@pytest.mark.parametrize("ndim,stride", [(1, 1), (1, 2), (2, 1), (2, 3)])
+def test_coherence_with_shifts_is_that_of_interior_atoms_of_W_transpose(ndim, stride):
+    g = torch_generator(5)
+    w = gaussian_filters(4, 2, 4, generator=g, ndim=ndim)
+    l = 4
+    D = l + stride * 2 * (l - 1)                    # room for interior atoms at every displacement
+    W = ConvOperator(w, D, stride=stride)
+    cols = W.matrix().T                             # (MD, Kn): the atoms, columns of W^T
+    atoms = cols.T.reshape((w.shape[0],) + (W.n,) * ndim + (-1,))
+    # atoms of the same filter bank placed at positions far from the border, all pairs
+    centre = W.n // 2
+    span = range(centre - (l - 1) // stride, centre + (l - 1) // stride + 1)
+    ref = [atoms[(i,) + (centre,) * ndim] for i in range(w.shape[0])]
+    best = 0.0
+    for i in range(w.shape[0]):
+        for pos in itertools.product(span, repeat=ndim):
+            for j in range(w.shape[0]):
+                if i == j and all(p == centre for p in pos):
+                    continue
+                a, b = ref[j], atoms[(i,) + pos]
+                best = max(best, float((a @ b).abs() / (a.norm() * b.norm())))
+    assert math.isclose(coherence(w, shifts=True, stride=stride), best, rel_tol=1e-12)
+    assert coherence(w, shifts=True, stride=stride) >= coherence(w)
+
+
+def test_coherence_report_rows():
+    g = torch_generator(6)
+    banks = {"a": gaussian_filters(8, 3, 3, generator=g, ndim=2), "b": gaussian_filters(6, 8, 3, generator=g, ndim=2)}
+    rows, pairwise = coherence_report(banks, generator=torch_generator(0), n_random_draws=3)
+    assert [r["layer"] for r in rows] == ["a", "b"] and rows[1]["dim"] == 72
+    assert rows[0]["learned"] == coherence(banks["a"]) and pairwise["b"][0].shape == (15,)
+    assert all(r["learned_with_shifts"] >= r["learned"] for r in rows)
+    again, _ = coherence_report(banks, generator=torch_generator(0), n_random_draws=3)
+    assert again == rows
