@@ -9,12 +9,14 @@ Every notebook ends with
                  verdict="matched", note="...")
     claims.finish()                                           # the last cell
 
-Two kinds of claim:
+Three kinds of claim:
 
 * ``invariant``: must hold (an exact identity, an adjoint test, a theorem's inequality on its own
   hypotheses). Verdict ``holds``/``fails``; ``finish`` raises if any fails, so the run fails.
 * ``paper``: a comparison with a number the paper reports. Verdict ``matched``, ``partly`` or
   ``not matched`` with a note explaining any difference. Never fails the run.
+* ``finding``: a measurement where the paper gives no number (its missing supplement, or an
+  analysis beyond it), recorded with what it measures. Verdict ``recorded``; never fails the run.
 
 ``finish`` writes figures/claims/<notebook>.json,
 
@@ -40,6 +42,7 @@ from .paths import atomic_write, claims_dir
 
 INVARIANT_VERDICTS = ("holds", "fails")
 PAPER_VERDICTS = ("matched", "partly", "not matched")
+FINDING_VERDICT = "recorded"
 README_START = "<!-- reproduction-status:start -->"
 README_END = "<!-- reproduction-status:end -->"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.<>|-]*$")
@@ -130,6 +133,10 @@ class Claims:
             raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
         return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note),
                          fmt(ours))
+
+    def finding(self, id: str, claim: str, *, ours, note: str = "") -> Claim:
+        """Record a measurement the paper has no number for (its paper column stays empty)."""
+        return self._add(Claim(id, "finding", claim, "", _plain(ours), FINDING_VERDICT, note), fmt(ours))
 
     def table(self) -> str:
         rows = [("id", "kind", "paper", "ours", "verdict")]

@@ -16,6 +16,21 @@ def relative_error(estimate, reference) -> torch.Tensor:
     return (estimate - reference).flatten(1).norm(dim=1) / reference.flatten(1).norm(dim=1)
 
 
+def rescale_to(estimate, reference) -> torch.Tensor:
+    """Each estimate scaled to the l2 norm of its reference (Section 4.4, step 3: x_hat is
+    rescaled to ||x|| before decoding): (B, ...) -> (B, ...). A zero estimate is an error."""
+    estimate, reference = as_tensor(estimate, "estimate"), as_tensor(reference, "reference")
+    if estimate.shape != reference.shape:
+        raise ValueError(f"estimate: expected the shape of reference {tuple(reference.shape)}, "
+                         f"got {tuple(estimate.shape)}")
+    norms = estimate.flatten(1).norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"estimate: samples {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero "
+                         f"and cannot be rescaled")
+    scale = reference.flatten(1).norm(dim=1) / norms
+    return estimate * scale.view((-1,) + (1,) * (estimate.dim() - 1))
+
+
 def fitted_image_error(decoded, original) -> torch.Tensor:
     """Relative error of a decoded image after the best gain and offset per colour channel:
 

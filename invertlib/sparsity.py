@@ -242,6 +242,27 @@ class PoolingModel:
             self._check_k(k)
         return lambda z: self.project(z, k, switches=switches, nonnegative=nonnegative)
 
+    def overlap_statistics(self, h) -> dict[str, torch.Tensor]:
+        """What max pooling with these windows does to nonnegative activations h (after ReLU),
+        per sample: (..., K, n[, n]) -> {name: (...)}:
+
+        * ``windows``: windows whose maximum is nonzero (the pooled units that are nonzero);
+        * ``nonzeros``: nonzeros of the unpooled code 𝕄_known(h) (distinct switch positions);
+        * ``shared``: 1 - nonzeros / windows, the fraction of nonzero pooled units whose switch
+          another window also chose (0 for non-overlapping regions);
+        * ``crowded``: the fraction of windows holding more than one nonzero of the unpooled code,
+          i.e. how often the code breaks the "one nonzero per region" model."""
+        h = self._check_code(h, "h")
+        if bool((h < 0).any()):
+            raise ValueError("h: expected nonnegative activations (after ReLU)")
+        lead = h.dim() - len(self.code_shape)
+        windows = (self.to_regions(h).amax(-1) > 0).sum(-1)
+        code = self.project(h, nonnegative=True)
+        nonzeros = (code != 0).flatten(lead).sum(-1)
+        crowded = ((self.to_regions(code) != 0).sum(-1) > 1).float().mean(-1)
+        shared = 1 - nonzeros / windows.clamp_min(1)
+        return {"windows": windows, "nonzeros": nonzeros, "shared": shared, "crowded": crowded}
+
     def contains(self, z, k: int, per_region: int = 1) -> torch.Tensor:
         """Whether each code is in M_k (per_region=1) or M_k^2 (per_region=2, at most 2k
         nonzeros): a bool tensor of the batch shape. Overlapping windows: every nonzero is the

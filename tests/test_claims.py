@@ -120,3 +120,12 @@ def test_clean_notebook_drops_run_metadata(tmp_path):
     assert cell.metadata == {"tags": ["parameters"]}
     assert [(o.name, o.text) for o in cell.outputs] == [("stdout", "a\nb\n"), ("stderr", "UserWarning: keep me\n")]
     assert nb.metadata["papermill"] == {"parameters": {"seed": 1}}
+
+
+def test_findings_are_recorded_without_a_paper_value(out):
+    c = Claims("10_alexnet_supplement", seed=0)
+    c.finding("alexnet.sparsity.conv5", "% nonzeros of conv5", ours=12.345, note="no paper number")
+    c.finish()
+    record = json.loads((out / "claims" / "10_alexnet_supplement.json").read_text())
+    assert record["claims"][0] == {"id": "alexnet.sparsity.conv5", "kind": "finding", "claim": "% nonzeros of conv5",
+                                       "paper": "", "ours": 12.345, "verdict": "recorded", "note": "no paper number"}

@@ -6,6 +6,7 @@ import torch
 from invertlib import ConvOperator, gaussian_filters, orthonormal_filters, torch_generator
 from invertlib.cnn import cnn_layer, paired_operator
 from invertlib.iht import model_iht, one_step_inverse
+from invertlib.metrics import rescale_to
 from invertlib.sparsity import PoolingModel
 
 
@@ -90,3 +91,16 @@ def test_fitted_image_error():
     torch.testing.assert_close(fitted_image_error(flat, x), torch.ones(2, dtype=torch.float64))
     with pytest.raises(ValueError, match="decoded"):
         fitted_image_error(x[:, :2], x)
+
+
+def test_rescale_to_matches_each_reference_norm():
+    g = torch.Generator().manual_seed(0)
+    x, est = torch.randn(4, 3, 5, 5, generator=g), torch.randn(4, 3, 5, 5, generator=g)
+    out = rescale_to(est, x)
+    torch.testing.assert_close(out.flatten(1).norm(dim=1), x.flatten(1).norm(dim=1))
+    torch.testing.assert_close(out / out.flatten(1).norm(dim=1).view(-1, 1, 1, 1),
+                               est / est.flatten(1).norm(dim=1).view(-1, 1, 1, 1))      # direction kept
+    with pytest.raises(ValueError, match=r"samples \[1\] are zero"):
+        rescale_to(torch.cat([est[:1], torch.zeros_like(est[:1])]), x[:2])
+    with pytest.raises(ValueError, match="expected the shape of reference"):
+        rescale_to(est[:2], x)

@@ -168,3 +168,20 @@ def test_floor_mode_windows_leave_the_border_uncovered():
         PoolingModel((2, 6, 6), pool=2, stride=3)
     with pytest.raises(ValueError, match="give a stride for floor-mode"):
         PoolingModel((2, 5, 5), pool=2)
+
+
+def test_overlap_statistics_on_a_hand_made_map():
+    m = PoolingModel((1, 5, 5), pool=3, stride=2)
+    h = torch.zeros(1, 1, 5, 5)
+    h[0, 0, 2, 2] = 1.0          # the centre: the maximum of all four windows
+    s = m.overlap_statistics(h)
+    assert s["windows"].tolist() == [4] and s["nonzeros"].tolist() == [1] and s["shared"].tolist() == [0.75]
+    assert s["crowded"].tolist() == [0.0]
+    h[0, 0, 0, 0] = 2.0          # window (0, 0) now picks the corner; the centre stays the max of the others
+    s = m.overlap_statistics(h)
+    assert s["nonzeros"].tolist() == [2] and s["crowded"].tolist() == [0.25]
+    tiled = PoolingModel((1, 4, 4), pool=2)
+    s = tiled.overlap_statistics(torch.rand(3, 1, 4, 4, generator=torch_generator(0)))
+    assert (s["shared"] == 0).all() and (s["crowded"] == 0).all()
+    with pytest.raises(ValueError, match="nonnegative"):
+        m.overlap_statistics(-h)
