@@ -14,10 +14,12 @@ there are at most k nonzeros in total.
 * **Overlapping pooling** (AlexNet's 3 x 3 windows with stride 2; ``stride < pool``): a window no
   longer owns its entries, and two nonzeros of a pooled-and-unpooled code can share a window (the
   maximum of window A may sit in the overlap with window B, next to B's own maximum). The model
-  then is the set of codes 𝕄 can produce: every nonzero is the largest-|.| entry of a window
-  that contains it, and there are at most k nonzeros; a nonzero shared by two windows (both
-  chose it) counts once. Sampling picks k windows and one position in each, so a collision gives
-  fewer than k nonzeros. The projection is the same max-pool / unpool / keep-k-windows recipe.
+  is then the union of the subspaces spanned by position sets S, |S| <= k, whose positions can be
+  given *distinct* windows that contain them (a bipartite matching of S into the windows); two
+  windows that chose the same maximum give one nonzero. This is what max pooling + unpooling
+  produces, and it is closed under shrinking the support (Algorithm 2's second lasso). Sampling
+  picks k windows and one position in each, so a collision gives fewer than k nonzeros. The
+  projection is the same max-pool / unpool / keep-k-windows recipe.
 * With an explicit ``stride``, windows follow torch's floor-mode pooling: entries that no window
   covers (the last row of a 13 x 13 map under 2 x 2 / 2 pooling) are never nonzero.
 
@@ -29,7 +31,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import scipy.sparse
 import torch
+from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from ._checks import as_tensor, check_finite, check_int, check_trailing_shape
 from .rng import check_generator
@@ -94,7 +99,7 @@ class PoolingModel:
         for dim in range(1, self.ndim + 1):
             index = index.unfold(dim, pool, stride)                 # (K, m[, m], p[, p])
         self.region_index = index.reshape(self.n_regions, self.region_size)
-        self.region_of = None
+        self.region_of, self._incidence = None, None
         if not self.overlapping:
             self.region_of = torch.full((self.code_size,), -1, dtype=torch.long)
             self.region_of[self.region_index.reshape(-1)] = torch.arange(self.n_regions).repeat_interleave(self.region_size)
@@ -265,18 +270,32 @@ class PoolingModel:
 
     def contains(self, z, k: int, per_region: int = 1) -> torch.Tensor:
         """Whether each code is in M_k (per_region=1) or M_k^2 (per_region=2, at most 2k
-        nonzeros): a bool tensor of the batch shape. Overlapping windows: every nonzero is the
-        largest-|.| entry of a window containing it (z is its own projection) and there are at
-        most k nonzeros."""
+        nonzeros): a bool tensor of the batch shape. Overlapping windows: at most k nonzeros, and
+        the nonzeros can be matched to distinct windows containing them (maximum bipartite
+        matching, scipy; one sample at a time, so a check, not a hot path)."""
         z = self._check_code(z)
         total = (z != 0).flatten(z.dim() - len(self.code_shape)).sum(dim=-1)
         if self.overlapping:
             if per_region != 1:
                 raise ValueError("per_region: 2 (M_k^2) is defined for non-overlapping regions only")
-            return (self.project(z) == z).flatten(z.dim() - len(self.code_shape)).all(dim=-1) & (total <= k)
+            flat = z.reshape(-1, self.code_size)
+            ok = [bool(n <= k) and self._matched(torch.nonzero(row).flatten()) for row, n in zip(flat, total.flatten())]
+            return torch.tensor(ok, dtype=torch.bool).reshape(total.shape)
         nnz = (self.to_regions(z) != 0).sum(dim=-1)
         # nnz.sum() < total when a nonzero lies where no floor-mode window reaches
         return (nnz <= per_region).all(dim=-1) & (nnz.sum(dim=-1) == total) & (total <= per_region * k)
+
+    def _matched(self, positions: torch.Tensor) -> bool:
+        """Whether every flat code position can be given its own window containing it."""
+        if len(positions) == 0:
+            return True
+        if self._incidence is None:   # positions x windows, built once
+            windows = torch.arange(self.n_regions).repeat_interleave(self.region_size)
+            self._incidence = scipy.sparse.csr_matrix(
+                (np.ones(len(windows), dtype=np.int8), (self.region_index.reshape(-1).numpy(), windows.numpy())),
+                shape=(self.code_size, self.n_regions))
+        match = maximum_bipartite_matching(self._incidence[positions.cpu().numpy()], perm_type="column")
+        return bool((match >= 0).all())
 
     def _check_k(self, k) -> int:
         k = check_int(k, "k")

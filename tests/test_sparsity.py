@@ -134,16 +134,22 @@ def test_overlapping_projection_keeps_k_windows_and_is_idempotent():
         assert torch.equal(m.project(p), p)
     # a code with two nonzeros in one window can still be in the model (shared overlap)
     c = torch.zeros(1, 1, 5, 5, dtype=torch.float64)
-    c[0, 0, 0, 0], c[0, 0, 2, 2] = 1.0, 0.5      # window (0,0) holds both; (2,2) is the max of window (1,1)
+    c[0, 0, 0, 0], c[0, 0, 2, 2] = 0.5, 1.0      # window (0,0) holds both; (2,2) can be window (1,1)'s
     one = PoolingModel((1, 5, 5), pool=3, stride=2)
     assert bool(one.contains(c, 2)) and not bool(one.contains(c, 1))
-    c[0, 0, 1, 1] = 0.2                          # the max of no window
+    c[0, 0, 1, 1] = 0.2                          # (0,0) and (1,1) lie in window (0,0) only: no matching
     assert not bool(one.contains(c, 3))
+    # Algorithm 2's second lasso changes values on a model support: the code stays in the model
+    # even where a kept nonzero is no longer its window's maximum
+    p = m.project(z, 5)
+    shrunk = p * torch.rand(p.shape, generator=torch_generator(9), dtype=p.dtype) * (torch.rand(p.shape, generator=torch_generator(8)) > 0.3)
+    assert bool(m.contains(shrunk, 5).all())
 
 
 def test_overlapping_samples_give_each_position_one_value():
     m = PoolingModel((1, 5, 5), pool=3, stride=2)         # 4 windows share the centre
     z, S = m.sample(4, 3000, generator=torch_generator(2), return_support=True)
+    assert bool(m.contains(z, 4).all())
     nnz = (z != 0).flatten(1).sum(1)
     distinct = torch.tensor([len(set(s.tolist())) for s in S])
     assert torch.equal(nnz, distinct) and int(distinct.min()) < 4 and int(distinct.max()) == 4
