@@ -134,22 +134,27 @@ class Activations:
 
 
 class FeatureNet(nn.Module):
-    """The conv part of a network given as a list of `Conv` and `Pool` layers.
+    """The conv part of a network given as a list of `Conv` and `Pool` layers; the subclasses
+    `VGG16` and `AlexNet` name the architecture.
 
+    weights: {conv name: (weight, bias)} for every conv, or None for zero weights (shapes only).
     Attributes: architecture, layers (specs in network order), layer_names, conv_layers,
     pool_layers, convention (`InputConvention`), weights_note (where the weights come from)."""
 
-    def __init__(self, architecture: str, weights: dict | None = None, *, convention: InputConvention = IMAGENET,
-                 weights_note: str = "untrained (no weights loaded)"):
+    architecture = ""
+
+    def __init__(self, weights: dict | None = None, *, convention: InputConvention = IMAGENET,
+                 weights_note: str = "untrained (zero weights)"):
         super().__init__()
-        if architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture: expected one of {tuple(ARCHITECTURES)}, got {architecture!r}")
-        self.architecture = architecture
-        self.layers = ARCHITECTURES[architecture]
+        if self.architecture not in ARCHITECTURES:
+            raise TypeError("FeatureNet: instantiate one of its subclasses, VGG16 or AlexNet")
+        self.layers = ARCHITECTURES[self.architecture]
         self.layer_names = tuple(layer.name for layer in self.layers)
         self.conv_layers = tuple(layer.name for layer in self.layers if isinstance(layer, Conv))
         self.pool_layers = tuple(layer.name for layer in self.layers if isinstance(layer, Pool))
         self.convention, self.weights_note = convention, weights_note
+        if weights is not None and set(weights) != set(self.conv_layers):
+            raise ValueError(f"weights: expected (weight, bias) for the convs {self.conv_layers}, got {sorted(weights)}")
         # Default nn.Conv2d initialisation would draw from torch's global generator: build the
         # modules on the meta device and materialise zeros instead.
         with torch.device("meta"):
@@ -165,23 +170,22 @@ class FeatureNet(nn.Module):
         self.eval()
 
     @classmethod
-    def pretrained(cls, architecture: str, source: str = "imagenet", weights_file=None) -> "FeatureNet":
+    def pretrained(cls, source: str = "imagenet", weights_file=None) -> "FeatureNet":
         """The network with offline weights: source 'imagenet' (default) or 'hed' (VGG16 only),
         or the user's `weights_file` (torchvision-named .pth or .npz, ImageNet input convention)."""
-        if architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture: expected one of {tuple(ARCHITECTURES)}, got {architecture!r}")
+        architecture = cls.architecture
         shapes = conv_shapes(architecture)
         if weights_file is not None:
             keys = {c.name: f"features.{c.index}" for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
             w = _weights.load_weights_file(weights_file, keys, shapes)
-            return cls(architecture, w, convention=IMAGENET, weights_note=f"user weights from {weights_file}")
+            return cls(w, convention=IMAGENET, weights_note=f"user weights from {weights_file}")
         if source not in SOURCES:
             raise ValueError(f"source: expected one of {tuple(SOURCES)}, got {source!r}")
         checkpoints, convention, note = SOURCES[source]
         if architecture not in checkpoints:
             raise ValueError(f"source: {source!r} weights exist for {tuple(checkpoints)} only, not {architecture!r}")
         w = _weights.load_checkpoint(checkpoints[architecture], shapes)
-        return cls(architecture, w, convention=convention, weights_note=f"{architecture}: {note}")
+        return cls(w, convention=convention, weights_note=f"{architecture}: {note}")
 
     def spec(self, name: str):
         if name not in self.layer_names:
@@ -252,24 +256,12 @@ class FeatureNet(nn.Module):
 
 class VGG16(FeatureNet):
     """VGG16's 13 conv and 5 pooling layers (no classifier)."""
-
-    def __init__(self, weights: dict | None = None, **kwargs):
-        super().__init__("vgg16", weights, **kwargs)
-
-    @classmethod
-    def pretrained(cls, source: str = "imagenet", weights_file=None) -> FeatureNet:
-        return FeatureNet.pretrained("vgg16", source, weights_file)
+    architecture = "vgg16"
 
 
 class AlexNet(FeatureNet):
     """torchvision's AlexNet: 5 conv and 3 overlapping pooling layers (no classifier)."""
-
-    def __init__(self, weights: dict | None = None, **kwargs):
-        super().__init__("alexnet", weights, **kwargs)
-
-    @classmethod
-    def pretrained(cls, source: str = "imagenet", weights_file=None) -> FeatureNet:
-        return FeatureNet.pretrained("alexnet", source, weights_file)
+    architecture = "alexnet"
 
 
 def conv_shapes(architecture: str) -> dict[str, tuple[int, int, int, int]]:

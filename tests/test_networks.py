@@ -154,6 +154,11 @@ def test_untrained_networks_leave_global_random_state_alone():
     state = torch.get_rng_state()
     VGG16(), AlexNet()
     assert torch.equal(state, torch.get_rng_state())
+    assert isinstance(AlexNet.pretrained(), AlexNet)
+    with pytest.raises(TypeError, match="one of its subclasses"):
+        FeatureNet()
+    with pytest.raises(ValueError, match="weights: expected"):
+        AlexNet({"conv1": (torch.zeros(64, 3, 11, 11), torch.zeros(64))})
 
 
 def test_forward_returns_every_activation_and_switches(vgg):
