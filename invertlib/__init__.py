@@ -11,7 +11,8 @@ One module per concept of the paper:
 * ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact) and coherence
 * ``theory``   Theorem 3.1's requirement and Theorem 3.3's bound as functions
 * ``metrics``  relative reconstruction error
-* ``vgg``      VGG16 as plain torch.nn with the offline (HED-fine-tuned) VGG16 weights
+* ``networks`` VGG16 and AlexNet (conv layers) as plain torch.nn, ImageNet weights by default
+* ``weights``  offline checkpoints (sha256, restricted unpickler) and the user's weight files
 * ``images``   natural images available offline, or any folder of images
 * ``paper``    the numbers the paper reports (Tables 1-4, Figure 3)
 * ``sparse_coding`` the lasso by FISTA and Algorithm 2

@@ -63,7 +63,7 @@ def vgg_deconvnet_steps(net: FeatureNet, act: Activations, layer: str) -> list:
     if net.architecture != "vgg16":
         raise ValueError(f"net: the tied deconvnet is built for VGG16 (same-size convolutions, non-overlapping "
                          f"pooling), got {net.architecture}")
-    stop = net.layer_names.index(net.spec(layer).name)
+    stop = net.layer_names.index(net.spec(layer, "layer").name)
     steps = []
     for spec in reversed(net.layers[:stop + 1]):
         if isinstance(spec, Conv):

@@ -187,9 +187,10 @@ class FeatureNet(nn.Module):
         w = _weights.load_checkpoint(checkpoints[architecture], shapes)
         return cls(w, convention=convention, weights_note=f"{architecture}: {note}")
 
-    def spec(self, name: str):
+    def spec(self, name: str, argument: str = "name"):
+        """The `Conv` or `Pool` spec of a layer; `argument` names the caller's argument in errors."""
         if name not in self.layer_names:
-            raise ValueError(f"name: expected a layer of {self.architecture}, one of {self.layer_names}, got {name!r}")
+            raise ValueError(f"{argument}: expected a layer of {self.architecture}, one of {self.layer_names}, got {name!r}")
         return self.layers[self.layer_names.index(name)]
 
     def conv_before(self, name: str) -> str:
@@ -228,7 +229,7 @@ class FeatureNet(nn.Module):
     def forward(self, x, upto: str | None = None) -> Activations:
         """Run up to and including layer `upto` (default: the last). x: (B, 3, H, W), already
         preprocessed."""
-        upto = self.layer_names[-1] if upto is None else self.spec(upto).name
+        upto = self.layer_names[-1] if upto is None else self.spec(upto, "upto").name
         x = as_tensor(x, "x")
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"x: expected a batch of images (B, 3, H, W), got {tuple(x.shape)}")

@@ -175,7 +175,7 @@ def test_forward_returns_every_activation_and_switches(vgg):
     short = vgg(x, upto="conv3_1")
     assert "conv3_1" in short.post and "conv3_2" not in short.post and "pool3" not in short.pool
     assert vgg.conv_after("pool3") == "conv4_1"
-    with pytest.raises(ValueError, match="name: expected a layer of vgg16"):
+    with pytest.raises(ValueError, match="upto: expected a layer of vgg16"):
         vgg(x, upto="fc6")
     with pytest.raises(ValueError, match="not multiples of 2"):
         vgg(vgg.preprocess(torch.rand(1, 36, 36, 3)))
