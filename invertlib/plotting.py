@@ -45,8 +45,10 @@ def save_figure(fig: plt.Figure, name: str) -> list[Path]:
     return paths
 
 
-def save_table(table, name: str, float_format: str = "%.6g") -> Path:
-    """Write a pandas DataFrame as figures/<name>.csv (without the index)."""
+def save_table(table, name: str, float_format: str = "%.6g") -> None:
+    """Write a pandas DataFrame as figures/<name>.csv (without the index). Returns nothing, so a
+    notebook cell that ends with it displays no machine path (nbval executes cells without
+    history, where a trailing ';' does not silence the value)."""
     _check_name(name)
-    return atomic_write(figures_dir() / f"{name}.csv",
-                        lambda tmp: table.to_csv(tmp, index=False, float_format=float_format))
+    atomic_write(figures_dir() / f"{name}.csv",
+                 lambda tmp: table.to_csv(tmp, index=False, float_format=float_format))

@@ -95,7 +95,7 @@ def test_save_figure_and_table_are_complete_and_named(out):
     plt.close(fig)
     assert [p.name for p in paths] == ["fig0_demo.png", "fig0_demo.pdf"]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
-    save_table(pd.DataFrame({"a": [1.0, 2.0]}), "table0_demo")
+    assert save_table(pd.DataFrame({"a": [1.0, 2.0]}), "table0_demo") is None      # no path in notebook outputs
     assert (out / "table0_demo.csv").read_text().splitlines() == ["a", "1", "2"]
     assert not list(out.glob(".*"))                      # no temporary files left behind
     with pytest.raises(ValueError, match="name"):
