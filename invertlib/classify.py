@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -122,7 +123,8 @@ def prepare(images, mean: torch.Tensor | None = None, std: torch.Tensor | None =
     """uint8 images (N, H, W) or (N, H, W, C) -> float (N, C, size, size), zero-padded evenly to
     `size` (28 x 28 Fashion-MNIST -> 32 x 32, so that three 2x2 poolings tile it) and standardised
     per channel with the given (training-set) mean and std, or its own. Returns (x, mean, std)."""
-    x = torch.as_tensor(images).float() / 255.0
+    # a copy: the IDX loader's arrays are read-only views of the file, which torch warns about
+    x = (images.clone() if isinstance(images, torch.Tensor) else torch.from_numpy(np.array(images))).float() / 255.0
     x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
     if size is not None and size != x.shape[-1]:
         pad = size - x.shape[-1]
