@@ -57,10 +57,6 @@ class Pool:
     kernel: int
     stride: int
 
-    @property
-    def overlapping(self) -> bool:
-        return self.stride < self.kernel
-
 
 @dataclass(frozen=True)
 class InputConvention:

@@ -42,6 +42,15 @@ def _check_pair(W: ConvOperator, model: PoolingModel, regions: bool = False) -> 
                          f"regions that partition the code")
 
 
+def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
+    """The model-RIP ratio ||W^T z|| / ||z|| of every code in a batch: (B, K, n[, n]) -> (B,)."""
+    z = as_tensor(z, "z")
+    norms = z.flatten(1).norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"z: codes {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; the ratio is undefined")
+    return W.adjoint(z).flatten(1).norm(dim=1) / norms
+
+
 def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: int, *,
                      generator: torch.Generator, values: str = "uniform", per_region: int = 1,
                      batch_size: int = 2048, return_supports: bool = False):
@@ -55,7 +64,7 @@ def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: in
         z, S = model.sample(k, min(batch_size, n_samples - start), generator=generator, values=values,
                             per_region=per_region, dtype=W.dtype, return_support=True)
         z = z.to(W.device)
-        ratios.append(W.adjoint(z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1))
+        ratios.append(rip_ratio(W, z))
         supports.append(S)
     ratios = torch.cat(ratios)
     return (ratios, torch.cat(supports)) if return_supports else ratios

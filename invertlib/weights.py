@@ -173,7 +173,7 @@ def load_weights_file(path: str | Path, keys: dict[str, str], shapes: dict[str, 
         with np.load(path, allow_pickle=False) as f:
             state = {k: f[k] for k in f.files}
     else:
-        raise ValueError(f"weights_file: expected a .pth or .npz file, got {path.name!r}")
+        raise ValueError(f"weights_file: expected a .pth (or .pt) or .npz file, got {path.name!r}")
     wanted = {f"{p}.{t}" for p in keys.values() for t in ("weight", "bias")}
     unknown = sorted(k for k in state if k.startswith("features.") and k not in wanted)
     if unknown:

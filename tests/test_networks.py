@@ -132,7 +132,7 @@ def test_weights_file_errors_name_the_layer(alexnet, tmp_path, change, error, ma
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_weights_file_refuses_other_formats(tmp_path):
     (tmp_path / "w.h5").write_bytes(b"x")
-    with pytest.raises(ValueError, match=r"expected a \.pth or \.npz"):
+    with pytest.raises(ValueError, match=r"expected a \.pth \(or \.pt\) or \.npz"):
         VGG16.pretrained(weights_file=tmp_path / "w.h5")
     with pytest.raises(FileNotFoundError, match="weights_file: no file"):
         VGG16.pretrained(weights_file=tmp_path / "none.pth")

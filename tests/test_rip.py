@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from invertlib import ConvOperator, gaussian_filters, torch_generator
-from invertlib.rip import (coherence, coherence_report, delta_from_ratios, exact_delta, lemma_b1_ratios,
+from invertlib.rip import (coherence, coherence_report, rip_ratio, delta_from_ratios, exact_delta, lemma_b1_ratios,
                            model_rip_ratios, support_delta, worst_case_delta)
 from invertlib.sparsity import PoolingModel
 from invertlib.theory import thm31_delta, thm31_requirement, thm33_bound
@@ -159,3 +159,13 @@ def test_coherence_report_rows():
     assert all(r["learned_with_shifts"] >= r["learned"] for r in rows)
     again, _ = coherence_report(banks, generator=torch_generator(0), n_random_draws=3)
     assert again == rows
+
+
+def test_rip_ratio_matches_the_explicit_matrix():
+    g = torch_generator(7)
+    W = ConvOperator(gaussian_filters(3, 2, 3, generator=g), 8)
+    z = torch.randn((5,) + W.out_shape, generator=g, dtype=torch.float64)
+    explicit = (W.matrix().T @ z.reshape(5, -1).T).norm(dim=0) / z.reshape(5, -1).norm(dim=1)
+    torch.testing.assert_close(rip_ratio(W, z), explicit, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match=r"z: codes \[0\] are zero"):
+        rip_ratio(W, torch.zeros_like(z[:1]))
