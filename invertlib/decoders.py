@@ -1,7 +1,16 @@
-"""Decoders from activations back to images, both usable offline (no trained decoder needed).
+"""Decoders from activations back to images.
 
 The paper decodes with the pretrained what-where decoders of Zhang, Lee & Lee (ICML 2016), which
-cannot be obtained here. Two decoders that need no training stand in:
+cannot be obtained here. We train our own (`WhatWhereDecoder`, `load_decoder`; trained by
+`make decoders`, see `invertlib.train_decoders`):
+
+* **what-where decoder** for pool(1) ... pool(4) of VGG16: unpool with the encoder's own max
+  pooling switches ("where"), then 3 x 3 convolutions with ReLU mirroring the encoder's block in
+  reverse (conv(b, n) -> ... -> conv(b, 1): a conv c_in -> c_out becomes c_out -> c_in), block by
+  block down to an RGB image in the encoder's normalised input space; untied weights, no ReLU
+  after the last convolution. pool(4): 10 convolutions, 7.6 M parameters.
+
+Two decoders that need no training stay as baselines:
 
 * **tied deconvnet** (`deconvnet`, `vgg_deconvnet`): the decoding path of a what-where
   auto-encoder with tied weights (Zeiler & Fergus's deconvnet): unpool with the encoder's own
@@ -16,14 +25,124 @@ cannot be obtained here. Two decoders that need no training stand in:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import as_tensor, check_int
+from ._checks import as_tensor, check_finite, check_int
 from .rng import check_generator
-from .networks import Activations, Conv, FeatureNet
+from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
+
+DECODER_LAYERS = ("pool1", "pool2", "pool3", "pool4")
+TRAINED_DIR = Path(__file__).resolve().parent / "trained"
+DECODER_MANIFEST = "decoders.json"
+
+
+class WhatWhereDecoder(nn.Module):
+    """The what-where decoder of one VGG16 pool layer: (code (B, C, h, w), switches) -> image
+    (B, 3, H, W) in the encoder's normalised input space.
+
+    layer: "pool1" ... "pool4". switches: the encoder's `Activations` of the original image, or
+    its dict {pool name: indices}; every pool at or below `layer` is needed. Parameters are zero
+    until `reset_parameters(generator)` (He-normal, seeded) or a state dict is loaded, so
+    construction never draws from torch's global generator."""
+
+    def __init__(self, layer: str = "pool4"):
+        super().__init__()
+        if layer not in DECODER_LAYERS:
+            raise ValueError(f"layer: expected one of {DECODER_LAYERS}, got {layer!r}")
+        specs = ARCHITECTURES["vgg16"]
+        stop = [s.name for s in specs].index(layer)
+        self.layer = layer
+        self.steps: list[tuple[str, str]] = []
+        convs = {}
+        with torch.device("meta"):
+            for spec in reversed(specs[:stop + 1]):
+                if isinstance(spec, Pool):
+                    self.steps.append(("unpool", spec.name))
+                else:
+                    convs[spec.name] = nn.Conv2d(spec.c_out, spec.c_in, spec.kernel, padding=spec.padding)
+                    self.steps.append(("conv", spec.name))
+        self.convs = nn.ModuleDict(convs).to_empty(device="cpu")
+        self.pools = [name for kind, name in self.steps if kind == "unpool"]
+        self.code_channels = next(s.c_out for s in reversed(specs[:stop + 1]) if isinstance(s, Conv))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.zero_()
+
+    def reset_parameters(self, generator: torch.Generator) -> "WhatWhereDecoder":
+        """He-normal weights (std sqrt(2 / fan_in)) drawn from `generator`, zero biases."""
+        check_generator(generator)
+        with torch.no_grad():
+            for conv in self.convs.values():
+                fan_in = conv.weight[0].numel()
+                w = torch.randn(conv.weight.shape, generator=generator, dtype=conv.weight.dtype)
+                conv.weight.copy_(w * math.sqrt(2.0 / fan_in))
+                conv.bias.zero_()
+        return self
+
+    def forward(self, code, switches) -> torch.Tensor:
+        h = as_tensor(code, "code")
+        switches = switches.switches if isinstance(switches, Activations) else switches
+        if h.dim() != 4 or h.shape[1] != self.code_channels:
+            raise ValueError(f"code: expected a {self.layer} code (B, {self.code_channels}, h, w), got {tuple(h.shape)}")
+        if not isinstance(switches, dict) or any(p not in switches for p in self.pools):
+            have = sorted(switches) if isinstance(switches, dict) else type(switches).__name__
+            raise ValueError(f"switches: expected the encoder's switches of {self.pools}, got {have}")
+        check_finite(h, "code")
+        last = self.steps[-1][1]
+        for kind, name in self.steps:
+            if kind == "unpool":
+                idx = switches[name]
+                if tuple(idx.shape) != tuple(h.shape):
+                    raise ValueError(f"switches: {name}'s switches have shape {tuple(idx.shape)}, but the "
+                                     f"code reaching it has {tuple(h.shape)}")
+                h = F.max_unpool2d(h, idx, 2, stride=2, output_size=(2 * h.shape[-2], 2 * h.shape[-1]))
+            else:
+                h = self.convs[name](h)
+                if name != last:
+                    h = F.relu(h)
+        return h
+
+
+def decoder_manifest(directory=None) -> dict:
+    """The manifest of trained decoders in `directory` (default: the shipped ones): {"layers":
+    {layer: {"file", "sha256", "config", "steps", "train_loss", "holdout_error", ...}}}."""
+    path = Path(TRAINED_DIR if directory is None else directory) / DECODER_MANIFEST
+    if not path.is_file():
+        return {"layers": {}}
+    return json.loads(path.read_text())
+
+
+def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
+    """The trained what-where decoder of `layer` ("pool1" ... "pool4"), float32, in eval mode,
+    from the shipped weights (or `directory`), after checking the file's sha256 against the
+    manifest."""
+    if layer not in DECODER_LAYERS:
+        raise ValueError(f"layer: expected one of {DECODER_LAYERS}, got {layer!r}")
+    folder = Path(TRAINED_DIR if directory is None else directory)
+    entry = decoder_manifest(folder)["layers"].get(layer)
+    hint = "run `make decoders` to train the decoders (about 80 minutes on 2 CPU cores)"
+    if entry is None:
+        raise FileNotFoundError(f"layer: no trained {layer} decoder in {folder / DECODER_MANIFEST}; {hint}")
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise FileNotFoundError(f"layer: the {layer} decoder's weights {path} are missing; {hint}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != entry["sha256"]:
+        raise ValueError(f"layer: the {layer} decoder's weights {path} are corrupt (sha256 {digest[:12]}..., "
+                         f"manifest {entry['sha256'][:12]}...); {hint}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    decoder = WhatWhereDecoder(layer)
+    decoder.load_state_dict({k: v.float() for k, v in state.items()})
+    decoder.requires_grad_(False)
+    return decoder.eval()
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from skimage.metrics import peak_signal_noise_ratio
 
 from ._checks import as_tensor
 
@@ -54,3 +56,13 @@ def fit_to(decoded, original) -> torch.Tensor:
     xc = x - x.mean(dim=(2, 3), keepdim=True)
     gain = (dc * xc).sum(dim=(2, 3), keepdim=True) / dc.pow(2).sum(dim=(2, 3), keepdim=True).clamp_min(1e-12)
     return gain * dc + x.mean(dim=(2, 3), keepdim=True)
+
+
+def psnr(decoded, original) -> np.ndarray:
+    """Peak signal-to-noise ratio in dB per image (scikit-image), 10 log10(1 / MSE), of RGB
+    images in [0, 1]: decoded, original (B, H, W, 3) -> (B,)."""
+    d, x = as_tensor(decoded, "decoded"), as_tensor(original, "original")
+    if d.shape != x.shape or d.dim() != 4:
+        raise ValueError(f"decoded: expected the shape of original (B, H, W, 3) {tuple(x.shape)}, got {tuple(d.shape)}")
+    d, x = d.detach().double().numpy(), x.detach().double().numpy()
+    return np.array([peak_signal_noise_ratio(x[j], d[j], data_range=1.0) for j in range(len(x))])

@@ -52,3 +52,30 @@ def save_table(table, name: str, float_format: str = "%.6g") -> None:
     _check_name(name)
     atomic_write(figures_dir() / f"{name}.csv",
                  lambda tmp: table.to_csv(tmp, index=False, float_format=float_format))
+
+
+def image_grid(rows, *, row_labels=None, col_titles=None, cell_labels=None, title: str | None = None,
+               size: float = 2.4) -> plt.Figure:
+    """A grid of RGB images: rows is a list of rows, each a list of (H, W, 3) arrays in [0, 1];
+    row_labels (one per row), col_titles (one per column) and cell_labels (like rows, text under
+    each image) are optional. Returns the figure."""
+    if not rows or not all(len(r) == len(rows[0]) for r in rows):
+        raise ValueError("rows: expected a non-empty list of rows of equal length")
+    fig, axes = plt.subplots(len(rows), len(rows[0]), figsize=(size * len(rows[0]), size * len(rows)),
+                             squeeze=False)
+    for r, row in enumerate(rows):
+        for c, im in enumerate(row):
+            ax = axes[r, c]
+            ax.imshow(im.numpy() if hasattr(im, "numpy") else im)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if cell_labels is not None and cell_labels[r][c]:
+                ax.set_xlabel(cell_labels[r][c], fontsize=8)
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
+    for c, t in enumerate(col_titles or []):
+        axes[0, c].set_title(t, fontsize=9)
+    if title:
+        fig.suptitle(title, y=1.0)
+    return fig

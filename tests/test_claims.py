@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -129,3 +130,27 @@ def test_findings_are_recorded_without_a_paper_value(out):
     record = json.loads((out / "claims" / "10_alexnet_supplement.json").read_text())
     assert record["claims"][0] == {"id": "alexnet.sparsity.conv5", "kind": "finding", "claim": "% nonzeros of conv5",
                                        "paper": "", "ours": 12.345, "verdict": "recorded", "note": "no paper number"}
+
+
+def test_compare_applies_the_tolerance_ladder(out):
+    from invertlib.claims import verdict_for
+    assert [verdict_for(d, 0.05) for d in (0.0, 0.05, 0.1, 0.15, 0.2, float("nan"))] == \
+        ["matched", "matched", "partly", "partly", "not matched", "not matched"]
+    with pytest.raises(ValueError, match="tol"):
+        verdict_for(0.1, 0)
+    c = Claims("03_demo", seed=0)
+    assert c.compare("t3.a", "close", paper=0.40, ours=0.42, tol=0.05).verdict == "matched"
+    far = c.compare("t3.b", "far", paper=0.40, ours=0.60, tol=0.05)
+    assert far.verdict == "not matched" and "0.2" in far.note
+    assert c.compare("t3.c", "why", paper=0.4, ours=0.5, tol=0.05, note="other decoder").note == "other decoder"
+    assert c.compare("t3.d", "kept", paper=0.4, ours=0.41, tol=0.05, note="unused").note == ""
+
+
+def test_image_grid_layout():
+    from invertlib.plotting import image_grid
+    ims = [[np.zeros((8, 8, 3)), np.ones((8, 8, 3))]] * 3
+    fig = image_grid(ims, row_labels=["a", "b", "c"], col_titles=["x", "y"], cell_labels=[["1", ""]] * 3, title="t")
+    assert len(fig.axes) == 6 and fig.axes[0].get_title() == "x" and fig.axes[0].get_xlabel() == "1"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="rows"):
+        image_grid([[np.zeros((2, 2, 3))], []])

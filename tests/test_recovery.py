@@ -1,5 +1,6 @@
 """Proposition 1, model-IHT (Algorithm 1) and the CNN-layer = first-IHT-step identity."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -104,3 +105,14 @@ def test_rescale_to_matches_each_reference_norm():
         rescale_to(torch.cat([est[:1], torch.zeros_like(est[:1])]), x[:2])
     with pytest.raises(ValueError, match="expected the shape of reference"):
         rescale_to(est[:2], x)
+
+
+def test_psnr_is_ten_log10_of_inverse_mse():
+    from invertlib.metrics import psnr
+    x = torch.full((2, 4, 4, 3), 0.5, dtype=torch.float64)
+    d = x.clone()
+    d[0] += 0.1                                                 # MSE 0.01 -> 20 dB
+    d[1, 0, 0, 0] += 0.5                                        # MSE 0.25 / 48
+    np.testing.assert_allclose(psnr(d, x), [20.0, 10 * np.log10(48 / 0.25)], rtol=1e-12)
+    with pytest.raises(ValueError, match="decoded"):
+        psnr(d[:1], x)

@@ -1,0 +1,182 @@
+"""Trained what-where decoders: shapes, switches, training (smoke, resume, two ranks), shipped weights."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from invertlib import corpus, torch_generator
+from invertlib.decoders import DECODER_LAYERS, WhatWhereDecoder, decoder_manifest, load_decoder
+from invertlib.networks import VGG16
+from invertlib import train_decoders as T
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def net():
+    return VGG16.pretrained()
+
+
+def smooth_photos(n: int, size: int, seed: int) -> list[torch.Tensor]:
+    """Blurred random colour fields as uint8 (3, size, size): a tiny generated corpus."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(n, 3, size // 8, size // 8, generator=g)
+    up = torch.nn.functional.interpolate(low, size=(size, size), mode="bicubic", align_corners=False)
+    return list((up.clamp(0, 1) * 255).round().to(torch.uint8))
+
+
+@pytest.mark.parametrize("layer", DECODER_LAYERS)
+@pytest.mark.parametrize("size", [32, 48])
+def test_decoder_output_shapes(net, layer, size):
+    x = net.preprocess(torch.rand(2, size, size, 3, generator=torch.Generator().manual_seed(size)))
+    act = net(x, upto=layer)
+    dec = WhatWhereDecoder(layer).reset_parameters(torch_generator(0))
+    assert dec(act.pool[layer], act).shape == (2, 3, size, size)
+    assert dec(act.pool[layer], act.switches).shape == (2, 3, size, size)
+
+
+def test_decoder_uses_the_switches(net):
+    x = net.preprocess(torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(0)))
+    act = net(x, upto="pool2")
+    dec = WhatWhereDecoder("pool2").reset_parameters(torch_generator(1))
+    code = act.pool["pool2"]
+    before = dec(code, act)
+    moved = {k: v.clone() for k, v in act.switches.items()}
+    c, i, j = (code[0] > 0).nonzero()[0].tolist()            # a nonzero unit: moving its switch matters
+    idx = int(moved["pool2"][0, c, i, j])
+    w = 2 * code.shape[-1]
+    row, col = divmod(idx, w)
+    moved["pool2"][0, c, i, j] = row * w + (col ^ 1)          # the other column of its 2 x 2 window
+    after = dec(code, moved)
+    assert not torch.equal(before, after)
+    changed = (before - after).abs().sum(dim=(0, 1)) > 0
+    rows, cols = changed.nonzero().T
+    # a local change: the receptive field of the decoder (two 3 x 3 convs per block) is 16 pixels wide
+    assert int(rows.max() - rows.min()) < 16 and int(cols.max() - cols.min()) < 16
+
+
+def test_decoder_refuses_wrong_inputs(net):
+    dec = WhatWhereDecoder("pool1")
+    act = net(net.preprocess(torch.rand(1, 32, 32, 3)), upto="pool2")
+    with pytest.raises(ValueError, match="layer"):
+        WhatWhereDecoder("pool5")
+    with pytest.raises(ValueError, match="code: expected a pool1 code"):
+        dec(act.pool["pool2"], act)
+    with pytest.raises(ValueError, match="switches: expected"):
+        dec(act.pool["pool1"], {})
+
+
+def test_construction_does_not_touch_global_rng():
+    state = torch.get_rng_state()
+    dec = WhatWhereDecoder("pool3")
+    assert torch.equal(state, torch.get_rng_state())
+    assert all(int(torch.count_nonzero(p)) == 0 for p in dec.parameters())
+    dec.reset_parameters(torch_generator(0))
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_smoke_training_lowers_the_loss(net):
+    photos = smooth_photos(6, 64, seed=0)
+    holdout = corpus.centre_crops(smooth_photos(2, 64, seed=1), 32)
+    before = T.holdout_error(WhatWhereDecoder("pool1").reset_parameters(torch_generator(0)), net, holdout)
+    _, summary = T.train_layer("pool1", photos, holdout, crop=32, batch=4, steps=5, lr=0.05, net=net, quiet=True)
+    assert summary["holdout_error"] < 0.9 * before
+
+
+def test_training_resumes_to_the_same_weights(net, tmp_path, monkeypatch):
+    photos = smooth_photos(4, 48, seed=2)
+    holdout = corpus.centre_crops(photos[:1], 32)
+    kw = dict(crop=32, batch=2, steps=4, lr=1e-2, net=net, quiet=True, checkpoint_every=2)
+    ref, _ = T.train_layer("pool1", photos, holdout, checkpoint_dir=tmp_path / "a", **kw)
+    calls = {"n": 0}
+    real = corpus.CropSampler.sample
+
+    def interrupted(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 4:                 # killed during step 4, after the step-2 checkpoint
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(corpus.CropSampler, "sample", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        T.train_layer("pool1", photos, holdout, checkpoint_dir=tmp_path / "b", **kw)
+    monkeypatch.setattr(corpus.CropSampler, "sample", real)
+    resumed, _ = T.train_layer("pool1", photos, holdout, checkpoint_dir=tmp_path / "b", **kw)
+    for k, v in ref.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_written_weights_load_and_corruption_is_refused(tmp_path):
+    dec = WhatWhereDecoder("pool1").reset_parameters(torch_generator(0))
+    path = T.write_decoder(dec, {"steps": 0}, tmp_path, {})
+    loaded = load_decoder("pool1", tmp_path)
+    torch.testing.assert_close(loaded.convs["conv1_1"].weight, dec.convs["conv1_1"].weight.half().float())
+    assert not any(p.requires_grad for p in loaded.parameters())
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="corrupt.*make decoders"):
+        load_decoder("pool1", tmp_path)
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="missing.*make decoders"):
+        load_decoder("pool1", tmp_path)
+    with pytest.raises(FileNotFoundError, match="no trained pool2 decoder.*make decoders"):
+        load_decoder("pool2", tmp_path)
+
+
+def test_shipped_decoders_match_their_manifest():
+    manifest = decoder_manifest()
+    assert sorted(manifest["layers"]) == list(DECODER_LAYERS)
+    total = 0
+    for layer in DECODER_LAYERS:
+        entry = manifest["layers"][layer]
+        assert entry["corpus_sha256"] == corpus.manifest_hash(json.loads(corpus.CORPUS_MANIFEST.read_text())["files"])
+        total += (corpus.TRAINED_DIR / entry["file"]).stat().st_size
+        assert isinstance(load_decoder(layer), WhatWhereDecoder)
+    assert total <= 40e6
+
+
+def test_corpus_is_disjoint_from_the_evaluation_photos():
+    files = json.loads(corpus.CORPUS_MANIFEST.read_text())["files"]
+    assert len(files) >= 50 and all(f["licence"] and f["sha256"] for f in files)
+    from invertlib.images import imagenet_photo_files
+    eval_hashes = {corpus.sha256_file(p) for p in imagenet_photo_files()}
+    assert not eval_hashes & {f["sha256"] for f in files}
+
+
+def test_crop_sampler_is_seeded_and_in_range():
+    photos = smooth_photos(3, 64, seed=3)
+    a = corpus.CropSampler(photos, 32, torch_generator(5)).sample(4)
+    b = corpus.CropSampler(photos, 32, torch_generator(5)).sample(4)
+    assert a.shape == (4, 32, 32, 3) and torch.equal(a, b)
+    assert float(a.min()) >= 0 and float(a.max()) <= 1
+    with pytest.raises(ValueError, match="shorter side"):
+        corpus.CropSampler(photos, 128, torch_generator(0))
+
+
+def test_two_ranks_end_with_identical_weights(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i, p in enumerate(smooth_photos(10, 48, seed=4)):
+        Image.fromarray(p.permute(1, 2, 0).numpy()).save(images / f"im{i}.png")
+    out = tmp_path / "out"
+    env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "invertlib.train_decoders", "--layers", "pool1", "--steps", "3", "--crop", "32", "--batch", "2",
+           "--image-dir", str(images), "--out-dir", str(out), "--checkpoint-dir", str(tmp_path / "ck"),
+           "--save-rank-weights", "--no-install"]
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    r0 = torch.load(out / "pool1.rank0.pt", weights_only=True)
+    r1 = torch.load(out / "pool1.rank1.pt", weights_only=True)
+    assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    assert not torch.equal(r0["convs.conv1_1.weight"],
+                           WhatWhereDecoder("pool1").reset_parameters(torch_generator(0)).state_dict()["convs.conv1_1.weight"])
+    assert decoder_manifest(out)["layers"]["pool1"]["config"]["world_size"] == 2
