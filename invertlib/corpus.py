@@ -179,14 +179,14 @@ def in_training_corpus(files, manifest=None) -> list[str]:
 def evaluation_overlap(image_dir=None, photos: str = "imagenet", max_images: int | None = None) -> list[str]:
     """Which of the photos `images.load_images(image_dir, photos=..., max_images=...)` evaluates
     are in the decoders' training corpus (expected: none). scikit-image's photographs are."""
-    from .images import IMAGE_SUFFIXES as suffixes, SKIMAGE_PHOTOS
+    from .images import SKIMAGE_PHOTOS
     if image_dir is None and photos == "skimage":
         names = list(SKIMAGE_PHOTOS)[:max_images]
         return [n for n in names if n in SKIMAGE_PHOTO_FILES]
     if image_dir is None:
         files = imagenet_photo_files()
     else:
-        files = sorted(p for p in Path(image_dir).expanduser().iterdir() if p.suffix in suffixes)
+        files = sorted(p for p in Path(image_dir).expanduser().iterdir() if p.suffix in IMAGE_SUFFIXES)
     return in_training_corpus(files[:max_images])
 
 

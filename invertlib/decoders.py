@@ -36,8 +36,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._checks import as_tensor, check_finite, check_int
-from .rng import check_generator
 from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
+from .rng import check_generator
 
 DECODER_LAYERS = ("pool1", "pool2", "pool3", "pool4")
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"
@@ -76,7 +76,7 @@ class WhatWhereDecoder(nn.Module):
             for p in self.parameters():
                 p.zero_()
 
-    def reset_parameters(self, generator: torch.Generator) -> "WhatWhereDecoder":
+    def reset_parameters(self, generator: torch.Generator) -> WhatWhereDecoder:
         """He-normal weights (std sqrt(2 / fan_in)) drawn from `generator`, zero biases."""
         check_generator(generator)
         with torch.no_grad():

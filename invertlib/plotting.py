@@ -62,7 +62,7 @@ def image_grid(rows, *, row_labels=None, col_titles=None, cell_labels=None, titl
     if not rows or not all(len(r) == len(rows[0]) for r in rows):
         raise ValueError("rows: expected a non-empty list of rows of equal length")
     fig, axes = plt.subplots(len(rows), len(rows[0]), figsize=(size * len(rows[0]), size * len(rows)),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     for r, row in enumerate(rows):
         for c, im in enumerate(row):
             ax = axes[r, c]
@@ -77,5 +77,5 @@ def image_grid(rows, *, row_labels=None, col_titles=None, cell_labels=None, titl
     for c, t in enumerate(col_titles or []):
         axes[0, c].set_title(t, fontsize=9)
     if title:
-        fig.suptitle(title, y=1.0)
+        fig.suptitle(title)
     return fig

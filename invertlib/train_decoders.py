@@ -54,7 +54,7 @@ from .rng import torch_generator
 # 2-core CPU (0.06, 0.14, 0.6 and 1.4 s per step) so that all four train from scratch within about
 # 80 minutes.
 CONFIGS = {
-    "pool1": dict(crop=64, batch=8, steps=3000, lr=3e-3),
+    "pool1": dict(crop=64, batch=8, steps=8000, lr=3e-3),
     "pool2": dict(crop=64, batch=8, steps=3000, lr=2e-3),
     "pool3": dict(crop=96, batch=8, steps=2500, lr=7e-4),
     "pool4": dict(crop=112, batch=8, steps=1900, lr=7e-4),

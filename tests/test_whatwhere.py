@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -180,3 +179,22 @@ def test_two_ranks_end_with_identical_weights(tmp_path):
     assert not torch.equal(r0["convs.conv1_1.weight"],
                            WhatWhereDecoder("pool1").reset_parameters(torch_generator(0)).state_dict()["convs.conv1_1.weight"])
     assert decoder_manifest(out)["layers"]["pool1"]["config"]["world_size"] == 2
+
+
+def test_missing_corpus_packages_get_a_clear_message(monkeypatch):
+    sources = [{"file": "/nonexistent/photo.jpg", "source": "debian:some-photos", "licence": "x"},
+               {"file": "skimage:astronaut.png", "source": "scikit-image", "licence": "CC0"}]
+    assert corpus.missing_packages(sources) == ["some-photos"]
+    monkeypatch.setattr(corpus.os, "geteuid", lambda: 1000)
+    with pytest.raises(RuntimeError, match=r"sudo apt-get install some-photos.*--image-dir"):
+        corpus.install_packages(["some-photos"])
+    with pytest.raises(FileNotFoundError, match="1 files are missing"):
+        corpus.corpus_manifest(sources)
+
+
+def test_a_changed_corpus_file_is_refused():
+    ref = [{"file": "a.jpg", "sha256": "1"}, {"file": "b.jpg", "sha256": "2"}]
+    corpus.check_against([dict(r) for r in ref], ref)
+    with pytest.raises(ValueError, match="1 files differ.*--image-dir"):
+        corpus.check_against([ref[0], {"file": "b.jpg", "sha256": "3"}], ref)
+    assert corpus.manifest_hash(ref) != corpus.manifest_hash(ref[:1])
