@@ -45,6 +45,7 @@ import torch.nn.functional as F
 
 from . import corpus as _corpus
 from .decoders import DECODER_LAYERS, DECODER_MANIFEST, TRAINED_DIR, WhatWhereDecoder, decoder_manifest
+from .metrics import relative_error
 from .networks import VGG16
 from .paths import atomic_write
 from .progress import progress
@@ -68,11 +69,6 @@ def learning_rate(step: int, steps: int, lr: float) -> float:
         return lr * (step + 1) / WARMUP
     t = (step - WARMUP) / max(1, steps - WARMUP)
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
-
-
-def relative_error(decoded: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """||decoded - x|| / ||x|| per image, (B, ...) -> (B,)."""
-    return (decoded - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1).clamp_min(1e-12)
 
 
 def _world() -> tuple[int, int]:
@@ -121,7 +117,8 @@ def train_layer(layer: str, photos: list[torch.Tensor], holdout: torch.Tensor, *
     start_step, losses, elapsed = 0, [], 0.0
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{layer}.ckpt"
     if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        # CPU first: the generator states must stay CPU tensors; load_state_dict moves the rest
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
         if state["config"] == config:
             decoder.load_state_dict(state["decoder"])
             opt.load_state_dict(state["optimizer"])
