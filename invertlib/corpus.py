@@ -35,8 +35,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ._checks import check_int
-from .images import IMAGE_SUFFIXES, imagenet_photo_files
+from .images import IMAGE_SUFFIXES, image_files, imagenet_photo_files
 from .rng import check_generator
+from .weights import sha256
 
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"
 CORPUS_MANIFEST = TRAINED_DIR / "corpus.json"
@@ -70,14 +71,6 @@ DEBIAN_PHOTOS = {  # package -> (licence, photographs)
 }
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _skimage_dir() -> Path:
     import skimage.data
     return Path(skimage.data.__file__).resolve().parent
@@ -104,7 +97,7 @@ def directory_sources(image_dir) -> list[dict]:
     folder = Path(image_dir).expanduser().resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"image_dir: {folder} is not a directory")
-    files = sorted(p for p in folder.rglob("*") if p.suffix in IMAGE_SUFFIXES or p.suffix == ".JPEG")
+    files = sorted(p for p in folder.rglob("*") if p.suffix in IMAGE_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"image_dir: no JPEG or PNG images under {folder}")
     return [{"file": str(p), "source": f"image_dir {folder}", "licence": "the user's"} for p in files]
@@ -137,7 +130,7 @@ def corpus_manifest(sources: list[dict]) -> list[dict]:
     missing = [s["file"] for s in sources if not resolve(s["file"]).is_file()]
     if missing:
         raise FileNotFoundError(f"corpus: {len(missing)} files are missing, e.g. {missing[:3]}")
-    return [dict(s, sha256=sha256_file(resolve(s["file"])),
+    return [dict(s, sha256=sha256(resolve(s["file"])),
                  split="holdout" if i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 else "train")
             for i, s in enumerate(sources)]
 
@@ -173,7 +166,7 @@ def in_training_corpus(files, manifest=None) -> list[str]:
     if manifest is None:
         manifest = json.loads(CORPUS_MANIFEST.read_text())["files"]
     hashes = {m["sha256"] for m in manifest}
-    return [Path(f).name for f in files if sha256_file(Path(f)) in hashes]
+    return [Path(f).name for f in files if sha256(Path(f)) in hashes]
 
 
 def evaluation_overlap(image_dir=None, photos: str = "imagenet", max_images: int | None = None) -> list[str]:
@@ -186,7 +179,7 @@ def evaluation_overlap(image_dir=None, photos: str = "imagenet", max_images: int
     if image_dir is None:
         files = imagenet_photo_files()
     else:
-        files = sorted(p for p in Path(image_dir).expanduser().iterdir() if p.suffix in IMAGE_SUFFIXES)
+        files = image_files(image_dir)
     return in_training_corpus(files[:max_images])
 
 

@@ -25,7 +25,6 @@ Two decoders that need no training stay as baselines:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 from ._checks import as_tensor, check_finite, check_int
 from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
 from .rng import check_generator
+from .weights import sha256
 
 DECODER_LAYERS = ("pool1", "pool2", "pool3", "pool4")
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"
@@ -134,7 +134,7 @@ def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
     path = folder / entry["file"]
     if not path.is_file():
         raise FileNotFoundError(f"layer: the {layer} decoder's weights {path} are missing; {hint}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256(path)
     if digest != entry["sha256"]:
         raise ValueError(f"layer: the {layer} decoder's weights {path} are corrupt (sha256 {digest[:12]}..., "
                          f"manifest {entry['sha256'][:12]}...); {hint}")

@@ -75,6 +75,17 @@ def imagenet_photo_files() -> list[Path]:
     return files
 
 
+def image_files(image_dir) -> list[Path]:
+    """The JPEG/PNG files directly in `image_dir`, sorted by name (the images `load_images` reads)."""
+    folder = Path(image_dir).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image_dir: {folder} is not a directory")
+    files = sorted(p for p in folder.iterdir() if p.suffix in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"image_dir: no JPEG or PNG images in {folder}")
+    return files
+
+
 def load_images(image_dir: str | Path | None = None, size: int = 224, max_images: int | None = None,
                 photos: str = "imagenet") -> tuple[np.ndarray, list[str]]:
     """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
@@ -93,12 +104,7 @@ def load_images(image_dir: str | Path | None = None, size: int = 224, max_images
         if image_dir is None:
             files = imagenet_photo_files()
         else:
-            folder = Path(image_dir).expanduser()
-            if not folder.is_dir():
-                raise FileNotFoundError(f"image_dir: {folder} is not a directory")
-            files = sorted(p for p in folder.iterdir() if p.suffix in IMAGE_SUFFIXES)
-            if not files:
-                raise FileNotFoundError(f"image_dir: no JPEG or PNG images in {folder}")
+            files = image_files(image_dir)
         names = [p.name for p in files]
         loaders = [lambda p=p: skimage.io.imread(p) for p in files]
     if max_images is not None:

@@ -50,6 +50,7 @@ from .networks import VGG16
 from .paths import atomic_write
 from .progress import progress
 from .rng import torch_generator
+from .weights import sha256
 
 # Per layer: crop size, batch per rank, steps, peak learning rate. Chosen by measurement on this
 # 2-core CPU (0.06, 0.14, 0.6 and 1.4 s per step) so that all four train from scratch within about
@@ -184,7 +185,7 @@ def write_decoder(decoder: WhatWhereDecoder, summary: dict, out_dir, extra: dict
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in decoder.state_dict().items()}
     path = atomic_write(out_dir / name, lambda p: torch.save(state, p))
     manifest = decoder_manifest(out_dir)
-    manifest["layers"][decoder.layer] = dict(file=name, sha256=_corpus.sha256_file(path), **summary, **extra)
+    manifest["layers"][decoder.layer] = dict(file=name, sha256=sha256(path), **summary, **extra)
     atomic_write(out_dir / DECODER_MANIFEST,
                  lambda p: p.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n"))
     return path
