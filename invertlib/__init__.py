@@ -30,5 +30,13 @@ from .conv import ConvOperator, dot_test
 from .filters import gaussian_filters, normalize_filters, orthonormal_filters
 from .rng import numpy_generator, torch_generator
 
-__all__ = ["Claims", "ConvOperator", "dot_test", "gaussian_filters", "normalize_filters", "orthonormal_filters",
-           "numpy_generator", "torch_generator"]
+__all__ = [
+    "Claims",
+    "ConvOperator",
+    "dot_test",
+    "gaussian_filters",
+    "normalize_filters",
+    "orthonormal_filters",
+    "numpy_generator",
+    "torch_generator",
+]

@@ -35,13 +35,14 @@ def check_int(value, name: str, minimum: int = 1) -> int:
 def check_trailing_shape(x: torch.Tensor, name: str, expected: tuple[int, ...], what: str) -> None:
     """x must end in `expected`; any leading (batch) dimensions are allowed."""
     k = len(expected)
-    if x.dim() < k or tuple(x.shape[x.dim() - k:]) != tuple(expected):
+    if x.dim() < k or tuple(x.shape[x.dim() - k :]) != tuple(expected):
         raise ValueError(
-            f"{name}: expected shape (..., {', '.join(map(str, expected))}) ({what}), "
-            f"got {tuple(x.shape)}")
+            f"{name}: expected shape (..., {', '.join(map(str, expected))}) ({what}), got {tuple(x.shape)}"
+        )
 
 
 def check_dtype(x: torch.Tensor, name: str, dtype: torch.dtype, owner: str) -> None:
     if x.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype} (the dtype of {owner}), got {x.dtype}; "
-                        f"convert it with .to({dtype})")
+        raise TypeError(
+            f"{name}: expected dtype {dtype} (the dtype of {owner}), got {x.dtype}; convert it with .to({dtype})"
+        )

@@ -92,14 +92,25 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
-def verdict_for(difference: float, tol: float) -> str:
-    """matched if difference <= tol, partly if <= 3 tol, else not matched."""
-    if not (tol > 0):
-        raise ValueError(f"tol: expected a positive tolerance, got {tol!r}")
+def verdict_for(difference: float, tol) -> str:
+    """The tolerance ladder: `tol` is a number t (matched if difference <= t, partly if <= 3 t)
+    or a pair (t_matched, t_partly) with t_matched <= t_partly (equal: no "partly" rung);
+    otherwise, and for NaN, "not matched"."""
+    matched, partly = _ladder(tol)
     difference = float(difference)
     if math.isnan(difference):
         return "not matched"
-    return "matched" if difference <= tol else ("partly" if difference <= 3 * tol else "not matched")
+    return "matched" if difference <= matched else ("partly" if difference <= partly else "not matched")
+
+
+def _ladder(tol) -> tuple[float, float]:
+    if isinstance(tol, (tuple, list)):
+        if len(tol) != 2 or not (0 < float(tol[0]) <= float(tol[1])):
+            raise ValueError(f"tol: expected a pair (matched, partly) with 0 < matched <= partly, got {tol!r}")
+        return float(tol[0]), float(tol[1])
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (tol > 0):
+        raise ValueError(f"tol: expected a positive tolerance or a pair (matched, partly), got {tol!r}")
+    return float(tol), 3 * float(tol)
 
 
 class Claims:
@@ -107,8 +118,9 @@ class Claims:
 
     def __init__(self, notebook: str, seed: int):
         if not isinstance(notebook, str) or not re.match(r"^\d\d_[a-z0-9_]+$", notebook):
-            raise ValueError(f"notebook: expected the notebook's file stem such as "
-                             f"'01_cnn_layer_as_matrix', got {notebook!r}")
+            raise ValueError(
+                f"notebook: expected the notebook's file stem such as '01_cnn_layer_as_matrix', got {notebook!r}"
+            )
         self.notebook = notebook
         self.seed = seed
         self.claims: list[Claim] = []
@@ -124,16 +136,18 @@ class Claims:
         self._printed.append(printed)
         return claim
 
-    def invariant(self, id: str, claim: str, *, ours, holds: bool, tol: float | None = None,
-                  paper: str = "", note: str = "") -> Claim:
+    def invariant(
+        self, id: str, claim: str, *, ours, holds: bool, tol: float | None = None, paper: str = "", note: str = ""
+    ) -> Claim:
         """Record something that must hold. With `tol`, the expected condition is
         "<= tol" and the printed table shows "< tol" instead of machine-precision noise."""
         holds = bool(holds)
         if tol is not None and not paper:
             paper = f"<= {tol:g}"
         printed = f"<= {tol:g}" if (tol is not None and holds) else fmt(ours)
-        return self._add(Claim(id, "invariant", claim, paper, _plain(ours),
-                               "holds" if holds else "fails", note), printed)
+        return self._add(
+            Claim(id, "invariant", claim, paper, _plain(ours), "holds" if holds else "fails", note), printed
+        )
 
     def paper(self, id: str, claim: str, *, paper, ours, verdict: str, note: str = "") -> Claim:
         """Record a comparison with a number the paper reports; never fails the run."""
@@ -141,17 +155,24 @@ class Claims:
             raise ValueError(f"verdict: expected one of {PAPER_VERDICTS}, got {verdict!r}")
         if verdict != "matched" and not note:
             raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
-        return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note),
-                         fmt(ours))
+        return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note), fmt(ours))
 
-    def compare(self, id: str, claim: str, *, paper: float, ours: float, tol: float, note: str = "") -> Claim:
-        """Record a comparison with the paper's number by the tolerance ladder of `verdict_for`;
+    def compare(self, id: str, claim: str, *, paper: float, ours: float, tol, note: str = "") -> Claim:
+        """Record a comparison with the paper's number by the tolerance ladder of `verdict_for`
+        on |ours - paper| (`tol`: t for matched <= t, partly <= 3 t; or a pair (matched, partly));
         `note` (why they differ) is kept when the verdict is not "matched"."""
-        verdict = verdict_for(abs(float(ours) - float(paper)), tol)
+        difference = abs(float(ours) - float(paper))
+        verdict = verdict_for(difference, tol)
         if verdict != "matched" and not note:
-            note = f"differs from the paper by {abs(float(ours) - float(paper)):.3g} (> {tol:g})"
-        return self.paper(id, claim, paper=paper, ours=ours, verdict=verdict,
-                          note="" if verdict == "matched" else note)
+            note = f"differs from the paper by {difference:.3g} (> {_ladder(tol)[0]:g})"
+        return self.paper(id, claim, paper=paper, ours=ours, verdict=verdict, note="" if verdict == "matched" else note)
+
+    def judge(self, id: str, claim: str, *, paper, ours, matched: bool, partly: bool = False, note: str = "") -> Claim:
+        """Record a comparison decided by a condition rather than a distance (an ordering, a bound,
+        "every layer"): matched if `matched`, else partly if `partly`, else not matched; `note`
+        (why not) is kept only when the verdict is not "matched"."""
+        verdict = "matched" if bool(matched) else ("partly" if bool(partly) else "not matched")
+        return self.paper(id, claim, paper=paper, ours=ours, verdict=verdict, note="" if verdict == "matched" else note)
 
     def finding(self, id: str, claim: str, *, ours, note: str = "") -> Claim:
         """Record a measurement the paper has no number for (its paper column stays empty)."""
@@ -159,11 +180,11 @@ class Claims:
 
     def table(self) -> str:
         rows = [("id", "kind", "paper", "ours", "verdict")]
-        rows += [(c.id, c.kind, fmt(c.paper), shown, c.verdict)
-                 for c, shown in zip(self.claims, self._printed)]
+        rows += [
+            (c.id, c.kind, fmt(c.paper), shown, c.verdict) for c, shown in zip(self.claims, self._printed, strict=True)
+        ]
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
-                         for r in rows)
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
     def finish(self) -> None:
         """Write figures/claims/<notebook>.json, print the table, and raise AssertionError if
@@ -171,12 +192,14 @@ class Claims:
         notebook's last cell displays nothing but the table."""
         if not self.claims:
             raise ValueError(f"{self.notebook}: no claims were recorded")
-        record = {"notebook": self.notebook, "seed": _plain(self.seed),
-                  "runtime_s": round(time.perf_counter() - self._start, 1),
-                  "claims": [asdict(c) for c in self.claims]}
+        record = {
+            "notebook": self.notebook,
+            "seed": _plain(self.seed),
+            "runtime_s": round(time.perf_counter() - self._start, 1),
+            "claims": [asdict(c) for c in self.claims],
+        }
         path = claims_dir() / f"{self.notebook}.json"
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1,
-                                                                 ensure_ascii=False) + "\n"))
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n"))
         print(self.table())
         failed = [c.id for c in self.claims if c.verdict == "fails"]
         assert not failed, f"invariants failed: {failed}"
@@ -185,6 +208,7 @@ class Claims:
 # ---------------------------------------------------------------------------------------------
 # README reproduction table
 
+
 def _cell(value) -> str:
     return fmt(value).replace("|", "\\|").replace("\n", " ")
 
@@ -192,14 +216,24 @@ def _cell(value) -> str:
 def reproduction_table(directory: Path) -> str:
     """Markdown table of every claims file in `directory`, in notebook order."""
     files = sorted(Path(directory).glob("*.json"))
-    lines = ["| notebook | artefact | claim | paper | ours | verdict |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| notebook | artefact | claim | paper | ours | verdict |", "|---|---|---|---|---|---|"]
     for f in files:
         record = json.loads(f.read_text(encoding="utf-8"))
         for c in record["claims"]:
-            lines.append("| " + " | ".join([record["notebook"][:2], f"`{c['id']}`",
-                                            _cell(c["claim"]), _cell(c["paper"]),
-                                            _cell(c["ours"]), f"**{c['verdict']}**"]) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        record["notebook"][:2],
+                        f"`{c['id']}`",
+                        _cell(c["claim"]),
+                        _cell(c["paper"]),
+                        _cell(c["ours"]),
+                        f"**{c['verdict']}**",
+                    ]
+                )
+                + " |"
+            )
     if not files:
         lines.append("| | | no claims files yet: run `make figures` | | | |")
     return "\n".join(lines)

@@ -32,13 +32,23 @@ class ConvNet(nn.Module):
     normalisation after ReLU their scale does not matter). random_filters freezes them, and
     batch normalisation then has no learned affine part."""
 
-    def __init__(self, depth: int, width: int, ksize: int, in_channels: int, image_size: int,
-                 n_classes: int, *, generator: torch.Generator, random_filters: bool):
+    def __init__(
+        self,
+        depth: int,
+        width: int,
+        ksize: int,
+        in_channels: int,
+        image_size: int,
+        n_classes: int,
+        *,
+        generator: torch.Generator,
+        random_filters: bool,
+    ):
         super().__init__()
         depth, width, ksize = check_int(depth, "depth"), check_int(width, "width"), check_int(ksize, "ksize")
         if ksize % 2 == 0:
             raise ValueError(f"ksize: expected an odd filter size (same padding), got {ksize}")
-        if image_size % 2 ** depth:
+        if image_size % 2**depth:
             raise ValueError(f"depth: {depth} poolings do not tile {image_size} x {image_size} images")
         check_generator(generator)
         self.random_filters = random_filters
@@ -48,14 +58,21 @@ class ConvNet(nn.Module):
             with torch.no_grad():
                 conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / math.sqrt(c * ksize * ksize))
             conv.weight.requires_grad_(not random_filters)
-            blocks += [conv, nn.ReLU(), nn.BatchNorm2d(width, affine=not random_filters, momentum=None), nn.MaxPool2d(2)]
+            blocks += [
+                conv,
+                nn.ReLU(),
+                nn.BatchNorm2d(width, affine=not random_filters, momentum=None),
+                nn.MaxPool2d(2),
+            ]
             c = width
         self.features = nn.Sequential(*blocks)
-        n_feat = width * (image_size // 2 ** depth) ** 2
+        n_feat = width * (image_size // 2**depth) ** 2
         self.classifier = nn.Linear(n_feat, n_classes)
         with torch.no_grad():
             bound = 1 / math.sqrt(n_feat)
-            self.classifier.weight.copy_((torch.rand(self.classifier.weight.shape, generator=generator) * 2 - 1) * bound)
+            self.classifier.weight.copy_(
+                (torch.rand(self.classifier.weight.shape, generator=generator) * 2 - 1) * bound
+            )
             self.classifier.bias.zero_()
 
     def forward(self, x):
@@ -71,7 +88,7 @@ class FitResult:
 
 def _batches(n: int, batch_size: int, generator: torch.Generator | None):
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 @torch.no_grad()
@@ -79,8 +96,17 @@ def _features(model: ConvNet, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.cat([model.features(x[idx]).flatten(1) for idx in _batches(len(x), batch_size, None)])
 
 
-def fit(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator, epochs: int = 3,
-        batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0) -> FitResult:
+def fit(
+    model: ConvNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    generator: torch.Generator,
+    epochs: int = 3,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+) -> FitResult:
     """Train with Adam and cross-entropy. Random filters: estimate the batch-norm statistics on x,
     cache the features, train the classifier only. Learned: train every parameter."""
     start = time.perf_counter()
@@ -88,7 +114,7 @@ def fit(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Ge
     losses = []
     if model.random_filters:
         model.train()
-        with torch.no_grad():                       # cumulative BN statistics over the training set
+        with torch.no_grad():  # cumulative BN statistics over the training set
             for idx in _batches(len(x), batch_size, None):
                 model.features(x[idx])
         model.eval()
@@ -109,6 +135,32 @@ def fit(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Ge
         losses.append(total / len(data))
     model.eval()
     return FitResult(model=model, losses=losses, seconds=time.perf_counter() - start)
+
+
+def train_convnet(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    depth: int,
+    ksize: int,
+    width: int,
+    random_filters: bool,
+    generator: torch.Generator,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    n_classes: int = 10,
+) -> tuple[ConvNet, torch.Tensor]:
+    """Build a `ConvNet` for images x (N, C, S, S) from `generator`, `fit` it on (x, y), and
+    return (net, the first convolution's filters before training), so that a caller can check
+    that random filters stayed frozen."""
+    net = ConvNet(
+        depth, width, ksize, x.shape[1], x.shape[-1], n_classes, generator=generator, random_filters=random_filters
+    )
+    init = net.features[0].weight.detach().clone()
+    fit(net, x, y, generator=generator, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+    return net, init
 
 
 @torch.no_grad()

@@ -41,8 +41,8 @@ def cnn_layer(W: ConvOperator, x, pool: int | None = None) -> torch.Tensor:
     """
     Psi_T = paired_operator(W)
     h = torch.relu(Psi_T.forward(x))
-    lead = h.shape[:h.dim() - W.ndim - 1]
-    h = h.reshape((-1,) + h.shape[h.dim() - W.ndim - 1:])
+    lead = h.shape[: h.dim() - W.ndim - 1]
+    h = h.reshape((-1,) + h.shape[h.dim() - W.ndim - 1 :])
     p = W.n if pool is None else check_int(pool, "pool")
     if W.n % p:
         raise ValueError(f"pool: region side p = {p} does not tile the n = {W.n} shifts")

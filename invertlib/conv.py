@@ -22,7 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import (as_tensor, check_dtype, check_finite, check_int, check_trailing_shape)
+from ._checks import as_tensor, check_dtype, check_finite, check_int, check_trailing_shape
 from .rng import check_generator
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
@@ -51,8 +51,10 @@ class ConvOperator:
     def __init__(self, w, input_size: int, stride: int = 1, padding: int = 0):
         w = as_tensor(w, "w")
         if w.dim() not in (3, 4):
-            raise ValueError(f"w: expected a filter bank of shape (K, M, l) for 1-D or (K, M, l, l) "
-                             f"for 2-D convolution, got {tuple(w.shape)}")
+            raise ValueError(
+                f"w: expected a filter bank of shape (K, M, l) for 1-D or (K, M, l, l) "
+                f"for 2-D convolution, got {tuple(w.shape)}"
+            )
         if not w.is_floating_point():
             raise TypeError(f"w: expected a floating-point tensor, got {w.dtype}")
         check_finite(w, "w")
@@ -66,13 +68,15 @@ class ConvOperator:
         self.padding = check_int(padding, "padding", minimum=0)
         span = self.D + 2 * self.padding - self.l
         if span < 0:
-            raise ValueError(f"input_size: D = {self.D} with padding {self.padding} is shorter than "
-                             f"the filter length l = {self.l}")
+            raise ValueError(
+                f"input_size: D = {self.D} with padding {self.padding} is shorter than the filter length l = {self.l}"
+            )
         if span % self.stride:
             raise ValueError(
                 f"stride: t = {self.stride} does not tile the input: n = (D + 2p - l)/t + 1 = "
                 f"({self.D} + 2*{self.padding} - {self.l})/{self.stride} + 1 = "
-                f"{span / self.stride + 1:g} is not an integer")
+                f"{span / self.stride + 1:g} is not an integer"
+            )
         self.n = span // self.stride + 1
         self.in_shape = (self.M,) + (self.D,) * self.ndim
         self.out_shape = (self.K,) + (self.n,) * self.ndim
@@ -87,21 +91,22 @@ class ConvOperator:
         return self.w.device
 
     def __repr__(self) -> str:
-        return (f"ConvOperator({self.ndim}-D: K={self.K}, M={self.M}, l={self.l}, D={self.D}, "
-                f"t={self.stride}, p={self.padding}, n={self.n}; W is {self.shape[0]} x {self.shape[1]})")
+        return (
+            f"ConvOperator({self.ndim}-D: K={self.K}, M={self.M}, l={self.l}, D={self.D}, "
+            f"t={self.stride}, p={self.padding}, n={self.n}; W is {self.shape[0]} x {self.shape[1]})"
+        )
 
     def _batched(self, x, name: str, shape: tuple[int, ...], what: str):
         x = as_tensor(x, name)
         check_trailing_shape(x, name, shape, what)
         check_dtype(x, name, self.dtype, "the filters w")
         check_finite(x, name)
-        lead = x.shape[:x.dim() - len(shape)]
+        lead = x.shape[: x.dim() - len(shape)]
         return x.reshape((-1,) + shape), lead
 
     def forward(self, x) -> torch.Tensor:
         """h = W x: (..., M, D[, D]) -> (..., K, n[, n]), any leading batch dimensions."""
-        xb, lead = self._batched(x, "x", self.in_shape,
-                                 f"M={self.M} channels of size D={self.D}")
+        xb, lead = self._batched(x, "x", self.in_shape, f"M={self.M} channels of size D={self.D}")
         h = _CONV[self.ndim](xb, self.w, stride=self.stride, padding=self.padding)
         return h.reshape(lead + self.out_shape)
 
@@ -109,8 +114,7 @@ class ConvOperator:
 
     def adjoint(self, h) -> torch.Tensor:
         """x = W^T h (transposed convolution, tied filters): (..., K, n[, n]) -> (..., M, D[, D])."""
-        hb, lead = self._batched(h, "h", self.out_shape,
-                                 f"K={self.K} filters times n={self.n} shifts")
+        hb, lead = self._batched(h, "h", self.out_shape, f"K={self.K} filters times n={self.n} shifts")
         # n tiles D exactly (checked in __init__), so no output_padding is needed.
         x = _CONV_T[self.ndim](hb, self.w, stride=self.stride, padding=self.padding)
         return x.reshape(lead + self.in_shape)
@@ -122,17 +126,16 @@ class ConvOperator:
         small sizes of Figure 1 and the tests (memory Kn * MD entries).
         """
         s, t, p = self.ndim, self.stride, self.padding
-        shifts = _grid((self.n,) * s)          # (N, s): shift j of every row block
-        taps = _grid((self.l,) * s)            # (P, s): position q inside the filter
-        pos = shifts[:, None, :] * t - p + taps[None, :, :]          # (N, P, s) input position
-        inside = ((pos >= 0) & (pos < self.D)).all(dim=-1)           # taps that hit the input
+        shifts = _grid((self.n,) * s)  # (N, s): shift j of every row block
+        taps = _grid((self.l,) * s)  # (P, s): position q inside the filter
+        pos = shifts[:, None, :] * t - p + taps[None, :, :]  # (N, P, s) input position
+        inside = ((pos >= 0) & (pos < self.D)).all(dim=-1)  # taps that hit the input
         flat = torch.zeros(pos.shape[:2], dtype=torch.long)
-        for axis in range(s):                   # ravel the s-dim position (s <= 2)
+        for axis in range(s):  # ravel the s-dim position (s <= 2)
             flat = flat * self.D + pos[..., axis]
         j_idx, q_idx = inside.nonzero(as_tuple=True)
-        W = torch.zeros(self.K, shifts.shape[0], self.M, self.D ** s, dtype=self.dtype,
-                        device=self.device)
-        taps_w = self.w.reshape(self.K, self.M, -1)                   # (K, M, P)
+        W = torch.zeros(self.K, shifts.shape[0], self.M, self.D**s, dtype=self.dtype, device=self.device)
+        taps_w = self.w.reshape(self.K, self.M, -1)  # (K, M, P)
         # Mixed advanced indexing puts the index dimension first: the target is (L, K, M).
         W[:, j_idx, :, flat[j_idx, q_idx]] = taps_w[:, :, q_idx].permute(2, 0, 1)
         return W.reshape(self.shape)
@@ -158,3 +161,42 @@ def dot_test(op: ConvOperator, *, generator: torch.Generator, batch: int = 4) ->
     lhs = (op.forward(x) * y).flatten(1).sum(dim=1)
     rhs = (x * op.adjoint(y)).flatten(1).sum(dim=1)
     return float(((lhs - rhs).abs() / torch.maximum(lhs.abs(), rhs.abs())).max())
+
+
+def matrix_mismatch(
+    op: ConvOperator, W: torch.Tensor | None = None, *, generator: torch.Generator, batch: int = 16
+) -> float:
+    """How far the explicit matrix W (Kn x MD; default `op.matrix()`) is from the fast operator:
+
+        max( max|W x - conv(x)| / max|W x| , max|W^T h - conv_transpose(h)| / max|W^T h| )
+
+    over `batch` Gaussian inputs x (MD) and outputs h (Kn). About 1e-16 in float64."""
+    check_generator(generator)
+    batch = check_int(batch, "batch")
+    W = op.matrix() if W is None else as_tensor(W, "W")
+    if tuple(W.shape) != op.shape:
+        raise ValueError(f"W: expected the {op.shape[0]} x {op.shape[1]} matrix of op, got {tuple(W.shape)}")
+    x = torch.randn((batch,) + op.in_shape, generator=generator, dtype=op.dtype)
+    h = torch.randn((batch,) + op.out_shape, generator=generator, dtype=op.dtype)
+    wx, wth = x.reshape(batch, -1) @ W.T, h.reshape(batch, -1) @ W
+    fwd = (op.forward(x).reshape(batch, -1) - wx).abs().max() / wx.abs().max()
+    adj = (op.adjoint(h).reshape(batch, -1) - wth).abs().max() / wth.abs().max()
+    return max(float(fwd), float(adj))
+
+
+def frame_summary(op: ConvOperator, W: torch.Tensor | None = None) -> dict:
+    """Whether the rows of W (default `op.matrix()`) form a frame of R^{MD} (Section 2.2):
+    {"Kn", "MD", "rank", "sigma_min", "sigma_max", "mean_sigma2" (the mean eigenvalue of W^T W;
+    Kn / MD for unit-norm rows), "row_norm_err" (max | ||row|| - 1 |), "svals" (min(Kn, MD),)}."""
+    W = op.matrix() if W is None else as_tensor(W, "W")
+    s = torch.linalg.svdvals(W)
+    return dict(
+        Kn=op.shape[0],
+        MD=op.shape[1],
+        rank=int(torch.linalg.matrix_rank(W)),
+        sigma_min=float(s.min()),
+        sigma_max=float(s.max()),
+        mean_sigma2=float((s**2).mean()),
+        row_norm_err=float((W.norm(dim=1) - 1).abs().max()),
+        svals=s,
+    )

@@ -42,37 +42,115 @@ from .weights import sha256
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"
 CORPUS_MANIFEST = TRAINED_DIR / "corpus.json"
 HOLDOUT_EVERY = 10
-MAX_SIDE = 512           # photos are stored with their shorter side at most this (decoding is cheap then)
+MAX_SIDE = 512  # photos are stored with their shorter side at most this (decoding is cheap then)
 
 # scikit-image photograph (the name load_images uses) -> its file in skimage/data
-SKIMAGE_PHOTO_FILES = {"astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png",
-                       "rocket": "rocket.jpg", "stereo_motorcycle": "motorcycle_left.png", "camera": "camera.png",
-                       "grass": "grass.png", "gravel": "gravel.png", "brick": "brick.png"}
+SKIMAGE_PHOTO_FILES = {
+    "astronaut": "astronaut.png",
+    "chelsea": "chelsea.png",
+    "coffee": "coffee.png",
+    "rocket": "rocket.jpg",
+    "stereo_motorcycle": "motorcycle_left.png",
+    "camera": "camera.png",
+    "grass": "grass.png",
+    "gravel": "gravel.png",
+    "brick": "brick.png",
+}
 SKIMAGE_FILES = tuple(SKIMAGE_PHOTO_FILES.values())
 OPENCV = "/usr/share/doc/opencv-doc/examples/data/"
 MATE = "/usr/share/backgrounds/mate/nature/"
 PLASMA = "/usr/share/wallpapers/{}/contents/images/{}.jpg"
 PALAPELI = "/usr/share/palapeli/collection/"
 DEBIAN_PHOTOS = {  # package -> (licence, photographs)
-    "opencv-doc": ("Apache-2.0 AND BSD-3-Clause", [OPENCV + f for f in (
-        "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "building.jpg",
-        "butterfly.jpg", "ela_original.jpg", "fruits.jpg", "home.jpg", "left.jpg", "leuvenA.jpg",
-        "leuvenB.jpg", "messi5.jpg", "orange.jpg", "squirrel_cls.jpg", "stuff.jpg", "basketball1.png",
-        "box_in_scene.png", "chicky_512.png", "graf1.png", "rubberwhale1.png")]),
-    "mate-backgrounds": ("GPL-2+", [MATE + f for f in (
-        "Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg",
-        "LadyBird.jpg", "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg")]),
-    "plasma-workspace-wallpapers": ("GPL-2+", [PLASMA.format(f, "1920x1080") for f in (
-        "BytheWater", "ColdRipple", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite", "OneStandsOut",
-        "Path", "summer_1am")] + [PLASMA.format("ColorfulCups", "2560x1600"), PLASMA.format("Volna", "5120x2880")]),
-    "palapeli-data": ("GPL-2+", [PALAPELI + f for f in (
-        "castle-maintenon.jpg", "cincinnati-bridge.jpg", "citrus-fruits.jpg", "european-honey-bee.jpg",
-        "panther-chameleon-female.jpg")]),
+    "opencv-doc": (
+        "Apache-2.0 AND BSD-3-Clause",
+        [
+            OPENCV + f
+            for f in (
+                "aero1.jpg",
+                "aero3.jpg",
+                "aloeL.jpg",
+                "apple.jpg",
+                "baboon.jpg",
+                "board.jpg",
+                "building.jpg",
+                "butterfly.jpg",
+                "ela_original.jpg",
+                "fruits.jpg",
+                "home.jpg",
+                "left.jpg",
+                "leuvenA.jpg",
+                "leuvenB.jpg",
+                "messi5.jpg",
+                "orange.jpg",
+                "squirrel_cls.jpg",
+                "stuff.jpg",
+                "basketball1.png",
+                "box_in_scene.png",
+                "chicky_512.png",
+                "graf1.png",
+                "rubberwhale1.png",
+            )
+        ],
+    ),
+    "mate-backgrounds": (
+        "GPL-2+",
+        [
+            MATE + f
+            for f in (
+                "Aqua.jpg",
+                "Blinds.jpg",
+                "Dune.jpg",
+                "FreshFlower.jpg",
+                "Garden.jpg",
+                "GreenMeadow.jpg",
+                "LadyBird.jpg",
+                "RainDrops.jpg",
+                "Storm.jpg",
+                "TwoWings.jpg",
+                "Wood.jpg",
+                "YellowFlower.jpg",
+            )
+        ],
+    ),
+    "plasma-workspace-wallpapers": (
+        "GPL-2+",
+        [
+            PLASMA.format(f, "1920x1080")
+            for f in (
+                "BytheWater",
+                "ColdRipple",
+                "DarkestHour",
+                "EveningGlow",
+                "FallenLeaf",
+                "Grey",
+                "Kite",
+                "OneStandsOut",
+                "Path",
+                "summer_1am",
+            )
+        ]
+        + [PLASMA.format("ColorfulCups", "2560x1600"), PLASMA.format("Volna", "5120x2880")],
+    ),
+    "palapeli-data": (
+        "GPL-2+",
+        [
+            PALAPELI + f
+            for f in (
+                "castle-maintenon.jpg",
+                "cincinnati-bridge.jpg",
+                "citrus-fruits.jpg",
+                "european-honey-bee.jpg",
+                "panther-chameleon-female.jpg",
+            )
+        ],
+    ),
 }
 
 
 def _skimage_dir() -> Path:
     import skimage.data
+
     return Path(skimage.data.__file__).resolve().parent
 
 
@@ -85,8 +163,11 @@ def resolve(file: str) -> Path:
 def default_sources() -> list[dict]:
     """The corpus files, in manifest order: [{"file", "source", "licence"}] (see `resolve`)."""
     import skimage
-    out = [{"file": f"skimage:{f}", "source": f"scikit-image {skimage.__version__}",
-            "licence": "CC0 / public domain"} for f in SKIMAGE_FILES]
+
+    out = [
+        {"file": f"skimage:{f}", "source": f"scikit-image {skimage.__version__}", "licence": "CC0 / public domain"}
+        for f in SKIMAGE_FILES
+    ]
     for package, (licence, files) in DEBIAN_PHOTOS.items():
         out += [{"file": f, "source": f"debian:{package}", "licence": licence} for f in files]
     return out
@@ -105,8 +186,13 @@ def directory_sources(image_dir) -> list[dict]:
 
 def missing_packages(sources: list[dict]) -> list[str]:
     """Debian packages whose listed files are not on this machine."""
-    return sorted({s["source"].split(":", 1)[1] for s in sources
-                   if s["source"].startswith("debian:") and not resolve(s["file"]).exists()})
+    return sorted(
+        {
+            s["source"].split(":", 1)[1]
+            for s in sources
+            if s["source"].startswith("debian:") and not resolve(s["file"]).exists()
+        }
+    )
 
 
 def install_packages(packages: list[str]) -> None:
@@ -118,7 +204,8 @@ def install_packages(packages: list[str]) -> None:
             f"corpus: the training photographs come from the Debian packages {', '.join(packages)}, which are "
             f"not installed, and this process cannot install them (needs apt-get as root). Run "
             f"`sudo apt-get install {' '.join(packages)}`, or train on your own photographs with "
-            f"`--image-dir DIR`.")
+            f"`--image-dir DIR`."
+        )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env)
@@ -130,9 +217,12 @@ def corpus_manifest(sources: list[dict]) -> list[dict]:
     missing = [s["file"] for s in sources if not resolve(s["file"]).is_file()]
     if missing:
         raise FileNotFoundError(f"corpus: {len(missing)} files are missing, e.g. {missing[:3]}")
-    return [dict(s, sha256=sha256(resolve(s["file"])),
-                 split="holdout" if i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 else "train")
-            for i, s in enumerate(sources)]
+    return [
+        dict(
+            s, sha256=sha256(resolve(s["file"])), split="holdout" if i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 else "train"
+        )
+        for i, s in enumerate(sources)
+    ]
 
 
 def check_against(manifest: list[dict], reference: list[dict]) -> None:
@@ -141,8 +231,10 @@ def check_against(manifest: list[dict], reference: list[dict]) -> None:
     have = {m["file"]: m["sha256"] for m in manifest}
     changed = sorted(p for p in set(ref) | set(have) if ref.get(p) != have.get(p))
     if changed:
-        raise ValueError(f"corpus: {len(changed)} files differ from {CORPUS_MANIFEST.name} (a different package "
-                         f"version?), e.g. {changed[:3]}; train with `--image-dir` to use them anyway")
+        raise ValueError(
+            f"corpus: {len(changed)} files differ from {CORPUS_MANIFEST.name} (a different package "
+            f"version?), e.g. {changed[:3]}; train with `--image-dir` to use them anyway"
+        )
 
 
 def manifest_hash(manifest: list[dict]) -> str:
@@ -173,6 +265,7 @@ def evaluation_overlap(image_dir=None, photos: str = "imagenet", max_images: int
     """Which of the photos `images.load_images(image_dir, photos=..., max_images=...)` evaluates
     are in the decoders' training corpus (expected: none). scikit-image's photographs are."""
     from .images import SKIMAGE_PHOTOS
+
     if image_dir is None and photos == "skimage":
         names = list(SKIMAGE_PHOTOS)[:max_images]
         return [n for n in names if n in SKIMAGE_PHOTO_FILES]
@@ -187,7 +280,7 @@ def load_photo(path, max_side: int = MAX_SIDE) -> torch.Tensor:
     """One photograph as uint8 RGB (3, H, W), its shorter side reduced to at most `max_side`."""
     try:
         with Image.open(path) as im:
-            im.draft("RGB", (max_side, max_side))        # JPEG: decode at a reduced scale, fast
+            im.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale, fast
             im = im.convert("RGB")
             scale = max_side / min(im.size)
             if scale < 1:
@@ -224,17 +317,16 @@ class CropSampler:
             h, w = im.shape[-2:]
             s = int(round(self._uniform(self.crop, min(h, w))))
             top, left = self._randint(h - s + 1), self._randint(w - s + 1)
-            x = im[:, top:top + s, left:left + s].float().div(255).unsqueeze(0)
+            x = im[:, top : top + s, left : left + s].float().div(255).unsqueeze(0)
             if s != self.crop:
-                x = F.interpolate(x, size=(self.crop, self.crop), mode="bilinear", antialias=True,
-                                  align_corners=False)
+                x = F.interpolate(x, size=(self.crop, self.crop), mode="bilinear", antialias=True, align_corners=False)
             if self._uniform(0, 1) < 0.5:
                 x = x.flip(-1)
-            x = x * self._uniform(0.9, 1.1)                                      # brightness
+            x = x * self._uniform(0.9, 1.1)  # brightness
             mean = x.mean()
-            x = (x - mean) * self._uniform(0.9, 1.1) + mean                      # contrast
+            x = (x - mean) * self._uniform(0.9, 1.1) + mean  # contrast
             grey = x.mean(1, keepdim=True)
-            x = (x - grey) * self._uniform(0.9, 1.1) + grey                      # saturation
+            x = (x - grey) * self._uniform(0.9, 1.1) + grey  # saturation
             out.append(x.clamp(0, 1))
         return torch.cat(out).permute(0, 2, 3, 1).contiguous()
 
@@ -246,6 +338,6 @@ def centre_crops(photos: list[torch.Tensor], size: int) -> torch.Tensor:
         h, w = im.shape[-2:]
         s = min(h, w)
         top, left = (h - s) // 2, (w - s) // 2
-        x = im[:, top:top + s, left:left + s].float().div(255).unsqueeze(0)
+        x = im[:, top : top + s, left : left + s].float().div(255).unsqueeze(0)
         out.append(F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False))
     return torch.cat(out).clamp(0, 1).permute(0, 2, 3, 1).contiguous()

@@ -21,17 +21,37 @@ from pathlib import Path
 import numpy as np
 
 FASHION_MNIST_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
-FASHION_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                 "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-FASHION_HINT = ("install Debian's package with `make data` (or `sudo apt-get install dataset-fashion-mnist`), "
-                "or point FASHION_MNIST_DIR (or the directory argument) at a folder with the four IDX files")
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                   "Bag", "Ankle boot")
+FASHION_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FASHION_HINT = (
+    "install Debian's package with `make data` (or `sudo apt-get install dataset-fashion-mnist`), "
+    "or point FASHION_MNIST_DIR (or the directory argument) at a folder with the four IDX files"
+)
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -40,19 +60,23 @@ def read_idx(path: str | Path) -> np.ndarray:
     try:
         raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: cannot be read as {'gzip ' if path.suffix == '.gz' else ''}IDX data ({exc})") from exc
+        raise ValueError(
+            f"{path}: cannot be read as {'gzip ' if path.suffix == '.gz' else ''}IDX data ({exc})"
+        ) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes for {ndim} dimensions)")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(f"{path}: truncated or corrupt IDX data: shape {shape} needs {expected} bytes, "
-                         f"the file has {len(raw) - header}")
+        raise ValueError(
+            f"{path}: truncated or corrupt IDX data: shape {shape} needs {expected} bytes, "
+            f"the file has {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -86,8 +110,10 @@ def load_cifar10(split: str = "train", directory: str | Path | None = None) -> t
         raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
     directory = directory or os.environ.get("CIFAR10_DIR")
     if directory is None:
-        raise FileNotFoundError("CIFAR-10: no directory given; CIFAR-10 cannot be downloaded here: pass the folder "
-                                "holding cifar-10-batches-py's files as `directory` or set CIFAR10_DIR")
+        raise FileNotFoundError(
+            "CIFAR-10: no directory given; CIFAR-10 cannot be downloaded here: pass the folder "
+            "holding cifar-10-batches-py's files as `directory` or set CIFAR10_DIR"
+        )
     directory = Path(directory)
     images, labels = [], []
     for name in CIFAR10_FILES[split]:
@@ -102,8 +128,10 @@ def load_cifar10(split: str = "train", directory: str | Path | None = None) -> t
             raise ValueError(f"CIFAR-10: {path} is truncated or not a CIFAR-10 python batch ({exc!r})") from exc
         data = np.asarray(data, dtype=np.uint8)
         if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labs):
-            raise ValueError(f"CIFAR-10: {path} holds data of shape {data.shape} and {len(labs)} labels; "
-                             "expected (N, 3072) with N labels")
+            raise ValueError(
+                f"CIFAR-10: {path} holds data of shape {data.shape} and {len(labs)} labels; "
+                "expected (N, 3072) with N labels"
+            )
         images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         labels.append(np.asarray(labs, dtype=np.int64))
     return np.concatenate(images), np.concatenate(labels)

@@ -63,7 +63,7 @@ class WhatWhereDecoder(nn.Module):
         self.steps: list[tuple[str, str]] = []
         convs = {}
         with torch.device("meta"):
-            for spec in reversed(specs[:stop + 1]):
+            for spec in reversed(specs[: stop + 1]):
                 if isinstance(spec, Pool):
                     self.steps.append(("unpool", spec.name))
                 else:
@@ -71,7 +71,7 @@ class WhatWhereDecoder(nn.Module):
                     self.steps.append(("conv", spec.name))
         self.convs = nn.ModuleDict(convs).to_empty(device="cpu")
         self.pools = [name for kind, name in self.steps if kind == "unpool"]
-        self.code_channels = next(s.c_out for s in reversed(specs[:stop + 1]) if isinstance(s, Conv))
+        self.code_channels = next(s.c_out for s in reversed(specs[: stop + 1]) if isinstance(s, Conv))
         with torch.no_grad():
             for p in self.parameters():
                 p.zero_()
@@ -91,7 +91,9 @@ class WhatWhereDecoder(nn.Module):
         h = as_tensor(code, "code")
         switches = switches.switches if isinstance(switches, Activations) else switches
         if h.dim() != 4 or h.shape[1] != self.code_channels:
-            raise ValueError(f"code: expected a {self.layer} code (B, {self.code_channels}, h, w), got {tuple(h.shape)}")
+            raise ValueError(
+                f"code: expected a {self.layer} code (B, {self.code_channels}, h, w), got {tuple(h.shape)}"
+            )
         if not isinstance(switches, dict) or any(p not in switches for p in self.pools):
             have = sorted(switches) if isinstance(switches, dict) else type(switches).__name__
             raise ValueError(f"switches: expected the encoder's switches of {self.pools}, got {have}")
@@ -101,8 +103,10 @@ class WhatWhereDecoder(nn.Module):
             if kind == "unpool":
                 idx = switches[name]
                 if tuple(idx.shape) != tuple(h.shape):
-                    raise ValueError(f"switches: {name}'s switches have shape {tuple(idx.shape)}, but the "
-                                     f"code reaching it has {tuple(h.shape)}")
+                    raise ValueError(
+                        f"switches: {name}'s switches have shape {tuple(idx.shape)}, but the "
+                        f"code reaching it has {tuple(h.shape)}"
+                    )
                 h = F.max_unpool2d(h, idx, 2, stride=2, output_size=(2 * h.shape[-2], 2 * h.shape[-1]))
             else:
                 h = self.convs[name](h)
@@ -136,8 +140,10 @@ def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
         raise FileNotFoundError(f"layer: the {layer} decoder's weights {path} are missing; {hint}")
     digest = sha256(path)
     if digest != entry["sha256"]:
-        raise ValueError(f"layer: the {layer} decoder's weights {path} are corrupt (sha256 {digest[:12]}..., "
-                         f"manifest {entry['sha256'][:12]}...); {hint}")
+        raise ValueError(
+            f"layer: the {layer} decoder's weights {path} are corrupt (sha256 {digest[:12]}..., "
+            f"manifest {entry['sha256'][:12]}...); {hint}"
+        )
     state = torch.load(path, map_location="cpu", weights_only=True)
     decoder = WhatWhereDecoder(layer)
     decoder.load_state_dict({k: v.float() for k, v in state.items()})
@@ -148,6 +154,7 @@ def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
 @dataclass
 class Unpool:
     """Max unpooling with the encoder's switches: (B, C, h, w) -> (B, C, H, W)."""
+
     switches: torch.Tensor
     size: tuple[int, int]
     kernel: int = 2
@@ -157,6 +164,7 @@ class Unpool:
 class ConvT:
     """ReLU, then the transposed convolution with the encoder's filters (out, in, l, l):
     (B, out, ...) -> (B, in, ...)."""
+
     weight: torch.Tensor
     stride: int = 1
     padding: int = 0
@@ -180,11 +188,13 @@ def vgg_deconvnet_steps(net: FeatureNet, act: Activations, layer: str) -> list:
     """The tied decoding path of VGG16 from `layer` (a pool or conv name) down to pixels, using
     the switches recorded in `act` (the encoder's forward pass of the original image)."""
     if net.architecture != "vgg16":
-        raise ValueError(f"net: the tied deconvnet is built for VGG16 (same-size convolutions, non-overlapping "
-                         f"pooling), got {net.architecture}")
+        raise ValueError(
+            f"net: the tied deconvnet is built for VGG16 (same-size convolutions, non-overlapping "
+            f"pooling), got {net.architecture}"
+        )
     stop = net.layer_names.index(net.spec(layer, "layer").name)
     steps = []
-    for spec in reversed(net.layers[:stop + 1]):
+    for spec in reversed(net.layers[: stop + 1]):
         if isinstance(spec, Conv):
             steps.append(ConvT(net.convs[spec.name].weight, padding=spec.padding))
         else:
@@ -212,14 +222,24 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 class InversionResult:
     """image: (B, 3, H, W) images in the network's input space; loss: (iterations + 1,) total objective, from
     the start; match: (B,) final relative activation mismatch ||phi(x) - a|| / ||a||."""
+
     image: torch.Tensor
     loss: torch.Tensor
     match: torch.Tensor
 
 
-def invert_by_optimisation(net: FeatureNet, target, layer: str, image_shape: tuple[int, int], *,
-                           generator: torch.Generator, n_iter: int = 50, tv_weight: float = 0.05,
-                           image_scale: float | None = None, step: float | None = None) -> InversionResult:
+def invert_by_optimisation(
+    net: FeatureNet,
+    target,
+    layer: str,
+    image_shape: tuple[int, int],
+    *,
+    generator: torch.Generator,
+    n_iter: int = 50,
+    tv_weight: float = 0.05,
+    image_scale: float | None = None,
+    step: float | None = None,
+) -> InversionResult:
     """Find images x with phi_layer(x) close to `target` (B, C, h, w) by minimising
 
         sum_b ||phi(x_b) - a_b||^2 / ||a_b||^2 + tv_weight * TV(x_b) / (H W image_scale^2)
@@ -246,8 +266,8 @@ def invert_by_optimisation(net: FeatureNet, target, layer: str, image_shape: tup
             act = net(x, upto=layer)
             phi = act.output(layer)
             mismatch = (phi - target).flatten(1).pow(2).sum(1) / norms
-            loss = (mismatch + tv_weight * total_variation(x) / (H * W * image_scale ** 2)).sum()
-            grad, = torch.autograd.grad(loss, x)
+            loss = (mismatch + tv_weight * total_variation(x) / (H * W * image_scale**2)).sum()
+            (grad,) = torch.autograd.grad(loss, x)
         return float(loss.detach()), grad, mismatch.detach().sqrt()
 
     x = torch.randn(target.shape[0], 3, H, W, generator=generator) * 0.1 * image_scale
@@ -259,7 +279,7 @@ def invert_by_optimisation(net: FeatureNet, target, layer: str, image_shape: tup
         sq = 0.9 * sq + 0.1 * grad.pow(2)
         direction = grad / (sq.sqrt() + 1e-12 * float(sq.sqrt().max()) + 1e-30)
         slope = float((grad * direction).sum())
-        for _ in range(30):                       # backtracking line search
+        for _ in range(30):  # backtracking line search
             trial = x - step * direction
             t_loss, t_grad, t_match = value_and_grad(trial)
             if t_loss <= loss - 1e-4 * step * slope:

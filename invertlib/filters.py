@@ -16,9 +16,17 @@ from .rng import check_generator
 SCALES = ("paper", "unit", "none")
 
 
-def gaussian_filters(K: int, M: int, l: int, *, generator: torch.Generator, ndim: int = 1,
-                     scale: str = "paper", dtype: torch.dtype = torch.float64,
-                     device: str | torch.device = "cpu") -> torch.Tensor:
+def gaussian_filters(
+    K: int,
+    M: int,
+    l: int,
+    *,
+    generator: torch.Generator,
+    ndim: int = 1,
+    scale: str = "paper",
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
     """Draw K random filters of M channels and spatial size l (1-D) or l x l (2-D).
 
     Entries are i.i.d. N(0, 1), then scaled according to `scale`:
@@ -40,7 +48,7 @@ def gaussian_filters(K: int, M: int, l: int, *, generator: torch.Generator, ndim
     shape = (K, M) + (l,) * ndim
     w = torch.randn(shape, generator=generator, dtype=dtype, device=device)
     if scale == "paper":
-        w = w / math.sqrt(M * l ** ndim)
+        w = w / math.sqrt(M * l**ndim)
     elif scale == "unit":
         w = normalize_filters(w)
     return w
@@ -54,8 +62,7 @@ def normalize_filters(w) -> torch.Tensor:
     """
     w = as_tensor(w, "w")
     if w.dim() not in (3, 4):
-        raise ValueError(f"w: expected a filter bank of shape (K, M, l) or (K, M, l, l), "
-                         f"got {tuple(w.shape)}")
+        raise ValueError(f"w: expected a filter bank of shape (K, M, l) or (K, M, l, l), got {tuple(w.shape)}")
     check_finite(w, "w")
     norms = w.flatten(1).norm(dim=1)
     dead = torch.nonzero(norms == 0).flatten()
@@ -64,8 +71,15 @@ def normalize_filters(w) -> torch.Tensor:
     return w / norms.view(-1, *([1] * (w.dim() - 1)))
 
 
-def orthonormal_filters(M: int, l: int, *, generator: torch.Generator, ndim: int = 1,
-                        dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
+def orthonormal_filters(
+    M: int,
+    l: int,
+    *,
+    generator: torch.Generator,
+    ndim: int = 1,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
     """K = M l^ndim filters forming an orthonormal basis of R^{M l^ndim} (Q of a Gaussian QR).
 
     With stride t = l (non-overlapping windows) and D a multiple of l, the layer's W is square
@@ -75,7 +89,7 @@ def orthonormal_filters(M: int, l: int, *, generator: torch.Generator, ndim: int
     if ndim not in (1, 2):
         raise ValueError(f"ndim: expected 1 or 2 spatial dimensions, got {ndim!r}")
     check_generator(generator)
-    size = M * l ** ndim
+    size = M * l**ndim
     Q, R = torch.linalg.qr(torch.randn(size, size, generator=generator, dtype=dtype))
-    Q = Q * torch.sign(torch.diagonal(R))        # the Haar-distributed orthogonal matrix
+    Q = Q * torch.sign(torch.diagonal(R))  # the Haar-distributed orthogonal matrix
     return Q.T.reshape((size, M) + (l,) * ndim).to(device)

@@ -12,13 +12,15 @@ invertlib.cnn) and Phi z_1 = W^T 𝕄(Wx, k): the one-step reconstruction x_hat 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
 from ._checks import as_tensor, check_int
 from .conv import ConvOperator
+from .metrics import relative_error
+from .sparsity import PoolingModel
 
 
 @dataclass
@@ -26,6 +28,7 @@ class IHTResult:
     """z: final code (B..., K, n[, n]); x_hat = W^T z; residuals: (B..., iterations + 1) relative
     residuals ||x - W^T z_i|| / ||x|| starting at i = 0; snapshots: {iteration: z_i} for the
     iterations asked for in `keep`; n_iter: iterations run."""
+
     z: torch.Tensor
     x_hat: torch.Tensor
     residuals: torch.Tensor
@@ -37,9 +40,16 @@ def _norm(t: torch.Tensor, ndim: int) -> torch.Tensor:
     return t.flatten(t.dim() - ndim).norm(dim=-1)
 
 
-def model_iht(W: ConvOperator, x, project: Callable[[torch.Tensor], torch.Tensor], *,
-              n_iter: int = 1, step: float | str = 1.0, tol: float | None = None,
-              keep: tuple[int, ...] = ()) -> IHTResult:
+def model_iht(
+    W: ConvOperator,
+    x,
+    project: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    n_iter: int = 1,
+    step: float | str = 1.0,
+    tol: float | None = None,
+    keep: tuple[int, ...] = (),
+) -> IHTResult:
     """Algorithm 1 with Phi = W^T on a batch x: (..., M, D[, D]).
 
     project: z -> 𝕄(z, k), e.g. ``PoolingModel.projector(k, switches)``.
@@ -55,7 +65,7 @@ def model_iht(W: ConvOperator, x, project: Callable[[torch.Tensor], torch.Tensor
         raise ValueError(f"step: expected a positive number or 'normalized', got {step!r}")
     nd = W.ndim + 1
     x_norm = _norm(x, nd)
-    z = torch.zeros(x.shape[:x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
+    z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
     d = x
     residuals = [torch.ones_like(x_norm)]
     snapshots = {}
@@ -78,10 +88,27 @@ def model_iht(W: ConvOperator, x, project: Callable[[torch.Tensor], torch.Tensor
             snapshots[it] = z.clone()
         if tol is not None and bool(((residuals[-2] - residuals[-1]).abs() <= tol).all()):
             break
-    return IHTResult(z=z, x_hat=x - d, residuals=torch.stack(residuals, dim=-1), n_iter=it,
-                     snapshots=snapshots)
+    return IHTResult(z=z, x_hat=x - d, residuals=torch.stack(residuals, dim=-1), n_iter=it, snapshots=snapshots)
 
 
 def one_step_inverse(W: ConvOperator, x, project: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """x_hat = W^T 𝕄(W x, k): one CNN layer followed by its tied decoder (Theorem 3.3)."""
     return W.adjoint(project(W.forward(as_tensor(x, "x"))))
+
+
+def one_step_errors(
+    W: ConvOperator,
+    k: int,
+    n_samples: int,
+    *,
+    generator: torch.Generator,
+    pool: int | None = None,
+    switches: str = "known",
+    values: str = "uniform",
+) -> torch.Tensor:
+    """Figure 2(c)'s experiment: draw n_samples codes z in M_k of `PoolingModel(W.out_shape, pool)`
+    (nonzeros `values`), form x = W^T z and x_hat = W^T 𝕄(Wx, k) with the given `switches`, and
+    return the relative errors ||x_hat - x|| / ||x||, shape (n_samples,)."""
+    model = PoolingModel(W.out_shape, pool)
+    x = W.adjoint(model.sample(k, n_samples, generator=generator, values=values))
+    return relative_error(one_step_inverse(W, x, model.projector(k, switches)), x)

@@ -25,9 +25,23 @@ import skimage.transform
 
 from ._checks import check_int
 
-SKIMAGE_PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "brick", "grass", "gravel",
-                  "moon", "coins", "clock", "hubble_deep_field", "immunohistochemistry", "retina",
-                  "stereo_motorcycle")
+SKIMAGE_PHOTOS = (
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "brick",
+    "grass",
+    "gravel",
+    "moon",
+    "coins",
+    "clock",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "stereo_motorcycle",
+)
 PHOTO_SETS = ("imagenet", "skimage")
 FOOLBOX = "foolbox==3.3.4"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPEG", ".JPG", ".PNG")
@@ -57,7 +71,7 @@ def center_crop_resize(im: np.ndarray, size: int) -> np.ndarray:
     h, w = im.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
-    crop = im[top:top + s, left:left + s]
+    crop = im[top : top + s, left : left + s]
     return skimage.transform.resize(crop, (size, size), anti_aliasing=s > size, preserve_range=True).clip(0, 1)
 
 
@@ -65,9 +79,11 @@ def imagenet_photo_files() -> list[Path]:
     """The 20 ImageNet photographs of foolbox's data folder, sorted by name."""
     spec = importlib.util.find_spec("foolbox")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"photos: the ImageNet photographs come with the package foolbox, which is not "
-                                f"installed; install it with `.venv/bin/pip install --no-deps {FOOLBOX}` "
-                                f"(`make env` does this)")
+        raise FileNotFoundError(
+            f"photos: the ImageNet photographs come with the package foolbox, which is not "
+            f"installed; install it with `.venv/bin/pip install --no-deps {FOOLBOX}` "
+            f"(`make env` does this)"
+        )
     folder = Path(list(spec.submodule_search_locations)[0]) / "data"
     files = sorted(folder.glob("imagenet_*.jpg"))
     if not files:
@@ -86,8 +102,9 @@ def image_files(image_dir) -> list[Path]:
     return files
 
 
-def load_images(image_dir: str | Path | None = None, size: int = 224, max_images: int | None = None,
-                photos: str = "imagenet") -> tuple[np.ndarray, list[str]]:
+def load_images(
+    image_dir: str | Path | None = None, size: int = 224, max_images: int | None = None, photos: str = "imagenet"
+) -> tuple[np.ndarray, list[str]]:
     """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
 
     image_dir: None for an offline photo set (`photos`: "imagenet", foolbox's 20 ImageNet
@@ -111,9 +128,9 @@ def load_images(image_dir: str | Path | None = None, size: int = 224, max_images
         max_images = check_int(max_images, "max_images")
         names, loaders = names[:max_images], loaders[:max_images]
     out = []
-    for name, load in zip(names, loaders):
+    for name, load in zip(names, loaders, strict=True):
         im = load()
-        if isinstance(im, tuple):          # stereo_motorcycle: (left, right, disparity)
+        if isinstance(im, tuple):  # stereo_motorcycle: (left, right, disparity)
             im = im[0]
         out.append(center_crop_resize(_to_rgb_float(im, name), size))
     return np.stack(out).astype(np.float32), names

@@ -13,8 +13,9 @@ def relative_error(estimate, reference) -> torch.Tensor:
     """Per-sample ||estimate - reference||_2 / ||reference||_2 over a batch: (B, ...) -> (B,)."""
     estimate, reference = as_tensor(estimate, "estimate"), as_tensor(reference, "reference")
     if estimate.shape != reference.shape:
-        raise ValueError(f"estimate: expected the shape of reference {tuple(reference.shape)}, "
-                         f"got {tuple(estimate.shape)}")
+        raise ValueError(
+            f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
+        )
     return (estimate - reference).flatten(1).norm(dim=1) / reference.flatten(1).norm(dim=1)
 
 
@@ -23,12 +24,14 @@ def rescale_to(estimate, reference) -> torch.Tensor:
     rescaled to ||x|| before decoding): (B, ...) -> (B, ...). A zero estimate is an error."""
     estimate, reference = as_tensor(estimate, "estimate"), as_tensor(reference, "reference")
     if estimate.shape != reference.shape:
-        raise ValueError(f"estimate: expected the shape of reference {tuple(reference.shape)}, "
-                         f"got {tuple(estimate.shape)}")
+        raise ValueError(
+            f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
+        )
     norms = estimate.flatten(1).norm(dim=1)
     if bool((norms == 0).any()):
-        raise ValueError(f"estimate: samples {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero "
-                         f"and cannot be rescaled")
+        raise ValueError(
+            f"estimate: samples {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero and cannot be rescaled"
+        )
     scale = reference.flatten(1).norm(dim=1) / norms
     return estimate * scale.view((-1,) + (1,) * (estimate.dim() - 1))
 

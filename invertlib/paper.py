@@ -4,31 +4,77 @@ Notebooks compare against these; nothing here is computed.
 """
 
 # Table 1: CIFAR-10 test accuracy (%), 1/2/3 conv layers.
-TABLE1 = {"random": {1: 66.5, 2: 74.6, 3: 74.8},
-          "learned": {1: 68.1, 2: 83.3, 3: 89.3}}
+TABLE1 = {"random": {1: 66.5, 2: 74.6, 3: 74.8}, "learned": {1: 68.1, 2: 83.3, 3: 89.3}}
 
 # Table 2: % of nonzeros of VGG16 activations on the ILSVRC-2012 validation set.
-TABLE2 = {"conv1_1": 49.1, "conv1_2": 69.7, "pool1": 80.8, "conv2_1": 67.4, "conv2_2": 49.7, "pool2": 70.7,
-          "conv3_1": 53.4, "conv3_2": 51.9, "conv3_3": 28.7, "pool3": 45.9, "conv4_1": 35.6, "conv4_2": 29.6,
-          "conv4_3": 12.6, "pool4": 23.1, "conv5_1": 23.9, "conv5_2": 20.6, "conv5_3": 7.3, "pool5": 13.1}
+TABLE2 = {
+    "conv1_1": 49.1,
+    "conv1_2": 69.7,
+    "pool1": 80.8,
+    "conv2_1": 67.4,
+    "conv2_2": 49.7,
+    "pool2": 70.7,
+    "conv3_1": 53.4,
+    "conv3_2": 51.9,
+    "conv3_3": 28.7,
+    "pool3": 45.9,
+    "conv4_1": 35.6,
+    "conv4_2": 29.6,
+    "conv4_3": 12.6,
+    "pool4": 23.1,
+    "conv5_1": 23.9,
+    "conv5_2": 20.6,
+    "conv5_3": 7.3,
+    "pool5": 13.1,
+}
 
 # Table 3: layer-wise relative reconstruction errors, layers 1-4 (pool(i) activations).
-TABLE3 = {"image": {"learned": {1: 0.423, 2: 0.692, 3: 0.326, 4: 0.379},
-                    "random": {1: 0.380, 2: 0.438, 3: 0.345, 4: 0.357},
-                    "randact": {1: 0.610, 2: 0.864, 3: 0.652, 4: 0.436}},
-          "act": {"learned": {1: 0.895, 2: 0.961, 3: 0.912, 4: 1.051},
-                  "random": {1: 0.872, 2: 0.926, 3: 0.862, 4: 0.992},
-                  "randact": {1: 1.414, 2: 1.414, 3: 1.414, 4: 1.414}}}
+TABLE3 = {
+    "image": {
+        "learned": {1: 0.423, 2: 0.692, 3: 0.326, 4: 0.379},
+        "random": {1: 0.380, 2: 0.438, 3: 0.345, 4: 0.357},
+        "randact": {1: 0.610, 2: 0.864, 3: 0.652, 4: 0.436},
+    },
+    "act": {
+        "learned": {1: 0.895, 2: 0.961, 3: 0.912, 4: 1.051},
+        "random": {1: 0.872, 2: 0.926, 3: 0.862, 4: 0.992},
+        "randact": {1: 1.414, 2: 1.414, 3: 1.414, 4: 1.414},
+    },
+}
 
 # Table 4: coherence of VGG16's learned filters and of Gaussian random filters of the same sizes.
-TABLE4 = {"learned": {"conv1_1": 0.9427, "conv1_2": 0.7340, "conv2_1": 0.6435, "conv2_2": 0.7465,
-                      "conv3_1": 0.5838, "conv3_2": 0.4844, "conv3_3": 0.5194, "conv4_1": 0.4596,
-                      "conv4_2": 0.4574, "conv4_3": 0.4043, "conv5_1": 0.4099, "conv5_2": 0.4099,
-                      "conv5_3": 0.4046},
-          "random": {"conv1_1": 0.6701, "conv1_2": 0.1218, "conv2_1": 0.1546, "conv2_2": 0.1053,
-                     "conv3_1": 0.1099, "conv3_2": 0.0895, "conv3_3": 0.0802, "conv4_1": 0.0920,
-                     "conv4_2": 0.0619, "conv4_3": 0.0617, "conv5_1": 0.0696, "conv5_2": 0.0674,
-                     "conv5_3": 0.0674}}
+TABLE4 = {
+    "learned": {
+        "conv1_1": 0.9427,
+        "conv1_2": 0.7340,
+        "conv2_1": 0.6435,
+        "conv2_2": 0.7465,
+        "conv3_1": 0.5838,
+        "conv3_2": 0.4844,
+        "conv3_3": 0.5194,
+        "conv4_1": 0.4596,
+        "conv4_2": 0.4574,
+        "conv4_3": 0.4043,
+        "conv5_1": 0.4099,
+        "conv5_2": 0.4099,
+        "conv5_3": 0.4046,
+    },
+    "random": {
+        "conv1_1": 0.6701,
+        "conv1_2": 0.1218,
+        "conv2_1": 0.1546,
+        "conv2_2": 0.1053,
+        "conv3_1": 0.1099,
+        "conv3_2": 0.0895,
+        "conv3_3": 0.0802,
+        "conv4_1": 0.0920,
+        "conv4_2": 0.0619,
+        "conv4_3": 0.0617,
+        "conv5_1": 0.0696,
+        "conv5_2": 0.0674,
+        "conv5_3": 0.0674,
+    },
+}
 
 # Figure 3 (Section 4.4): centre of ||W^T z|| / ||z|| within 0.05 of 1, spread below about 0.05.
 FIG3 = {"center_tolerance": 0.05, "spread": 0.05, "D": 15}

@@ -18,7 +18,7 @@ def figures_dir() -> Path:
     override = os.environ.get("INVERTLIB_FIGURES_DIR")
     if override:
         out = Path(override).expanduser().resolve()
-    elif (PROJECT_ROOT / "pyproject.toml").exists():   # editable install: the checkout's figures/
+    elif (PROJECT_ROOT / "pyproject.toml").exists():  # editable install: the checkout's figures/
         out = PROJECT_ROOT / "figures"
     else:
         out = Path.cwd() / "figures"

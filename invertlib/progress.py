@@ -13,5 +13,6 @@ from tqdm import tqdm
 
 
 def progress(iterable, desc: str, total: int | None = None):
-    return tqdm(iterable, desc=desc, total=total, file=sys.stderr, mininterval=5.0, ascii=True,
-                dynamic_ncols=False, ncols=80)
+    return tqdm(
+        iterable, desc=desc, total=total, file=sys.stderr, mininterval=5.0, ascii=True, dynamic_ncols=False, ncols=80
+    )

@@ -35,11 +35,11 @@ from .sparsity import PoolingModel
 
 def _check_pair(W: ConvOperator, model: PoolingModel, regions: bool = False) -> None:
     if tuple(W.out_shape) != tuple(model.code_shape):
-        raise ValueError(f"model: its code shape {model.code_shape} differs from the output shape "
-                         f"{W.out_shape} of W")
+        raise ValueError(f"model: its code shape {model.code_shape} differs from the output shape {W.out_shape} of W")
     if regions and not model.tiles:
-        raise ValueError(f"model: {model!r} has overlapping or floor-mode windows; this search needs "
-                         f"regions that partition the code")
+        raise ValueError(
+            f"model: {model!r} has overlapping or floor-mode windows; this search needs regions that partition the code"
+        )
 
 
 def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
@@ -47,13 +47,24 @@ def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
     z = as_tensor(z, "z")
     norms = z.flatten(1).norm(dim=1)
     if bool((norms == 0).any()):
-        raise ValueError(f"z: codes {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; the ratio is undefined")
+        raise ValueError(
+            f"z: codes {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; the ratio is undefined"
+        )
     return W.adjoint(z).flatten(1).norm(dim=1) / norms
 
 
-def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: int, *,
-                     generator: torch.Generator, values: str = "uniform", per_region: int = 1,
-                     batch_size: int = 2048, return_supports: bool = False):
+def model_rip_ratios(
+    W: ConvOperator,
+    model: PoolingModel,
+    k: int,
+    n_samples: int,
+    *,
+    generator: torch.Generator,
+    values: str = "uniform",
+    per_region: int = 1,
+    batch_size: int = 2048,
+    return_supports: bool = False,
+):
     """Estimator (a): ||W^T z|| / ||z|| for n_samples codes z drawn in M_k (M_k^2 if
     per_region=2) with `model.sample`; returns a tensor (n_samples,), and with return_supports
     also the supports (n_samples, per_region * k) (to start `worst_case_delta` from)."""
@@ -61,8 +72,15 @@ def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: in
     n_samples, batch_size = check_int(n_samples, "n_samples"), check_int(batch_size, "batch_size")
     ratios, supports = [], []
     for start in range(0, n_samples, batch_size):
-        z, S = model.sample(k, min(batch_size, n_samples - start), generator=generator, values=values,
-                            per_region=per_region, dtype=W.dtype, return_support=True)
+        z, S = model.sample(
+            k,
+            min(batch_size, n_samples - start),
+            generator=generator,
+            values=values,
+            per_region=per_region,
+            dtype=W.dtype,
+            return_support=True,
+        )
         z = z.to(W.device)
         ratios.append(rip_ratio(W, z))
         supports.append(S)
@@ -73,7 +91,7 @@ def model_rip_ratios(W: ConvOperator, model: PoolingModel, k: int, n_samples: in
 def delta_from_ratios(ratios) -> float:
     """max |r^2 - 1| over observed ratios r = ||W^T z|| / ||z||: a lower bound on delta_k."""
     ratios = as_tensor(ratios, "ratios")
-    return float((ratios ** 2 - 1).abs().max())
+    return float((ratios**2 - 1).abs().max())
 
 
 def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> dict[str, torch.Tensor]:
@@ -87,9 +105,11 @@ def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> dict[str
     z = as_tensor(z, "z")
     h = W.forward(W.adjoint(z))
     zn = z.flatten(1).norm(dim=1)
-    return {"raw": h.flatten(1).norm(dim=1) / zn,
-            "support": (h * (z != 0)).flatten(1).norm(dim=1) / zn,
-            "projected": model.project(h, k).flatten(1).norm(dim=1) / zn}
+    return {
+        "raw": h.flatten(1).norm(dim=1) / zn,
+        "support": (h * (z != 0)).flatten(1).norm(dim=1) / zn,
+        "projected": model.project(h, k).flatten(1).norm(dim=1) / zn,
+    }
 
 
 def _delta(eigs: torch.Tensor) -> torch.Tensor:
@@ -111,8 +131,8 @@ def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[tor
     supports = as_tensor(supports, "supports").long()
     deltas, eigs = [], []
     for start in range(0, supports.shape[0], batch_size):
-        S = supports[start:start + batch_size]
-        rows = atom_gram_rows(W, S)                                     # (b, s, Kn)
+        S = supports[start : start + batch_size]
+        rows = atom_gram_rows(W, S)  # (b, s, Kn)
         gram = rows.gather(2, S.unsqueeze(1).expand(-1, S.shape[1], -1))
         lam = torch.linalg.eigvalsh(gram)
         deltas.append(_delta(lam))
@@ -120,9 +140,18 @@ def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[tor
     return torch.cat(deltas), torch.cat(eigs)
 
 
-def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator: torch.Generator | None = None,
-                     n_starts: int = 16, starts=None, per_region: int = 1, max_sweeps: int = 20,
-                     n_candidates: int | None = 256) -> dict:
+def worst_case_delta(
+    W: ConvOperator,
+    model: PoolingModel,
+    k: int,
+    *,
+    generator: torch.Generator | None = None,
+    n_starts: int = 16,
+    starts=None,
+    per_region: int = 1,
+    max_sweeps: int = 20,
+    n_candidates: int | None = 256,
+) -> dict:
     """Estimator (b): maximise delta_S over supports S of M_k (M_k^2 if per_region=2) by
     coordinate ascent, from `starts` (B, per_region*k) or n_starts random supports.
 
@@ -140,45 +169,46 @@ def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator:
     if starts is None:
         if generator is None:
             raise ValueError("generator: needed to draw random starting supports (or pass starts)")
-        starts = model.sample_supports(k, check_int(n_starts, "n_starts"), generator=generator,
-                                       per_region=per_region)
+        starts = model.sample_supports(k, check_int(n_starts, "n_starts"), generator=generator, per_region=per_region)
     S = as_tensor(starts, "starts").long().clone().to(W.device)
     if S.dim() != 2 or S.shape[1] != per_region * k:
-        raise ValueError(f"starts: expected shape (B, {per_region * k}) (per_region * k indices), "
-                         f"got {tuple(S.shape)}")
+        raise ValueError(f"starts: expected shape (B, {per_region * k}) (per_region * k indices), got {tuple(S.shape)}")
     B, s = S.shape
     Kn = W.shape[0]
     region_of = model.region_of.to(W.device)
-    diag = ConvOperator(W.w ** 2, W.D, W.stride, W.padding).forward(
-        torch.ones(W.in_shape, dtype=W.dtype, device=W.device)).reshape(-1)   # ||atom_c||^2
-    rows = atom_gram_rows(W, S)                                               # (B, s, Kn)
+    diag = (
+        ConvOperator(W.w**2, W.D, W.stride, W.padding)
+        .forward(torch.ones(W.in_shape, dtype=W.dtype, device=W.device))
+        .reshape(-1)
+    )  # ||atom_c||^2
+    rows = atom_gram_rows(W, S)  # (B, s, Kn)
     cur, _ = support_delta(W, S)
     start_deltas = cur.clone()
     batch = torch.arange(B, device=W.device)
     sweeps = 0
-    for sweeps in range(1, max_sweeps + 1):
+    for sweeps in range(1, max_sweeps + 1):  # noqa: B007 (the count is returned)
         changed = False
         for i in range(s):
             keep = [j for j in range(s) if j != i]
-            others, orow = S[:, keep], rows[:, keep]                          # (B, s-1), (B, s-1, Kn)
-            g_oo = orow.gather(2, others.unsqueeze(1).expand(-1, s - 1, -1))   # (B, s-1, s-1)
+            others, orow = S[:, keep], rows[:, keep]  # (B, s-1), (B, s-1, Kn)
+            g_oo = orow.gather(2, others.unsqueeze(1).expand(-1, s - 1, -1))  # (B, s-1, s-1)
             used = torch.zeros(B, model.n_regions, dtype=torch.long, device=W.device)
             used.scatter_add_(1, region_of[others], torch.ones_like(others))
             allowed = used.gather(1, region_of.expand(B, -1)) < per_region
-            allowed[batch.unsqueeze(1), others] = False                       # distinct atoms
+            allowed[batch.unsqueeze(1), others] = False  # distinct atoms
             # Candidates: the allowed atoms most correlated with the rest of the support (the
             # border norm bounds how far the new atom can move the Gram spectrum), plus the
             # current atom so that a sweep never loses ground.
             border = orow.pow(2).sum(dim=1).masked_fill(~allowed, -math.inf)
             border[batch, S[:, i]] = math.inf
             n_cand = min(n_candidates or Kn, Kn)
-            cand = border.topk(n_cand, dim=1).indices                          # (B, C)
-            cand_ok = allowed.gather(1, cand) | (cand == S[:, i:i + 1])
+            cand = border.topk(n_cand, dim=1).indices  # (B, C)
+            cand_ok = allowed.gather(1, cand) | (cand == S[:, i : i + 1])
             border_vals = orow.gather(2, cand.unsqueeze(1).expand(-1, s - 1, -1))  # (B, s-1, C)
             gram = torch.empty(B, n_cand, s, s, dtype=W.dtype, device=W.device)
-            gram[:, :, :s - 1, :s - 1] = g_oo.unsqueeze(1)
-            gram[:, :, :s - 1, s - 1] = border_vals.transpose(1, 2)
-            gram[:, :, s - 1, :s - 1] = border_vals.transpose(1, 2)
+            gram[:, :, : s - 1, : s - 1] = g_oo.unsqueeze(1)
+            gram[:, :, : s - 1, s - 1] = border_vals.transpose(1, 2)
+            gram[:, :, s - 1, : s - 1] = border_vals.transpose(1, 2)
             gram[:, :, s - 1, s - 1] = diag[cand]
             score = _delta(torch.linalg.eigvalsh(gram)).masked_fill(~cand_ok, -math.inf)
             best, j = score.max(dim=1)
@@ -192,12 +222,44 @@ def worst_case_delta(W: ConvOperator, model: PoolingModel, k: int, *, generator:
         if not changed:
             break
     top = int(cur.argmax())
-    return {"delta": float(cur[top]), "support": S[top].clone(), "deltas": cur, "supports": S,
-            "start_deltas": start_deltas, "sweeps": sweeps}
+    return {
+        "delta": float(cur[top]),
+        "support": S[top].clone(),
+        "deltas": cur,
+        "supports": S,
+        "start_deltas": start_deltas,
+        "sweeps": sweeps,
+    }
 
 
-def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 1,
-                batch_size: int = 4096) -> dict:
+def rip_estimates(
+    W: ConvOperator,
+    model: PoolingModel,
+    k: int,
+    n_samples: int,
+    *,
+    generator: torch.Generator,
+    values: str = "uniform",
+    n_starts: int = 16,
+    n_candidates: int | None = 256,
+):
+    """Both lower bounds on delta_k in one call: estimator (a), the Monte-Carlo ratios
+    ||W^T z|| / ||z|| of n_samples codes z in M_k (n_samples,), and estimator (b), the worst-case
+    search started from the n_starts // 2 Monte-Carlo supports with the largest |r^2 - 1| plus
+    n_starts - n_starts // 2 random supports (so its delta is >= the Monte-Carlo one).
+
+    Returns (ratios, search) with `search` the dict of `worst_case_delta`.
+    """
+    n_starts = check_int(n_starts, "n_starts", minimum=2)
+    ratios, supports = model_rip_ratios(
+        W, model, k, n_samples, generator=generator, values=values, return_supports=True
+    )
+    worst = (ratios**2 - 1).abs().topk(min(n_starts // 2, len(ratios))).indices
+    starts = torch.cat([supports[worst], model.sample_supports(k, n_starts - len(worst), generator=generator)])
+    return ratios, worst_case_delta(W, model, k, starts=starts, n_candidates=n_candidates)
+
+
+def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 1, batch_size: int = 4096) -> dict:
     """Estimator (c): delta_k (per_region=1) or delta_2k of M_k^2 (per_region=2) exactly, by
     enumerating every support of per_region * k atoms with at most per_region per region.
 
@@ -212,8 +274,10 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
     s = per_region * k
     Kn = W.shape[0]
     if math.comb(Kn, s) > 1_000_000:
-        raise ValueError(f"k: enumerating C({Kn}, {s}) = {math.comb(Kn, s)} index sets is too many "
-                         f"for exact_delta (limit 10^6); use worst_case_delta")
+        raise ValueError(
+            f"k: enumerating C({Kn}, {s}) = {math.comb(Kn, s)} index sets is too many "
+            f"for exact_delta (limit 10^6); use worst_case_delta"
+        )
     region_of = model.region_of
     sets = torch.tensor(list(itertools.combinations(range(Kn), s)), dtype=torch.long).reshape(-1, s)
     counts = torch.zeros(sets.shape[0], model.n_regions, dtype=torch.long)
@@ -223,7 +287,7 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
     G = A @ A.T
     best, best_support = -math.inf, None
     for start in range(0, supports.shape[0], batch_size):
-        S = supports[start:start + batch_size]
+        S = supports[start : start + batch_size]
         d = _delta(torch.linalg.eigvalsh(G[S.unsqueeze(2), S.unsqueeze(1)]))
         j = int(d.argmax())
         if float(d[j]) > best:
@@ -246,8 +310,9 @@ def coherence(w, pairwise: bool = False, shifts: bool = False, stride: int = 1):
     f = w.flatten(1)
     norms = f.norm(dim=1)
     if bool((norms == 0).any()):
-        raise ValueError(f"w: filters {torch.nonzero(norms == 0).flatten().tolist()[:10]} are all "
-                         f"zero; their cosine is undefined")
+        raise ValueError(
+            f"w: filters {torch.nonzero(norms == 0).flatten().tolist()[:10]} are all zero; their cosine is undefined"
+        )
     if shifts:
         if pairwise:
             raise ValueError("pairwise: not available with shifts=True")
@@ -257,7 +322,7 @@ def coherence(w, pairwise: bool = False, shifts: bool = False, stride: int = 1):
         u = w / norms.view(-1, *([1] * (w.dim() - 1)))
         l = w.shape[-1]
         conv = torch.nn.functional.conv1d if w.dim() == 3 else torch.nn.functional.conv2d
-        xc = conv(u, u, padding=l - 1).abs()           # (K, K, 2l-1[, 2l-1]): all relative displacements
+        xc = conv(u, u, padding=l - 1).abs()  # (K, K, 2l-1[, 2l-1]): all relative displacements
         c = l - 1
         keep = torch.arange(2 * l - 1)
         keep = keep[(keep - c) % stride == 0]
@@ -273,8 +338,14 @@ def coherence(w, pairwise: bool = False, shifts: bool = False, stride: int = 1):
     return (float(cos.max()), cos) if pairwise else float(cos.max())
 
 
-def coherence_report(banks: dict, *, generator: torch.Generator, n_random_draws: int = 10,
-                     duplicate_cos: float = 0.9, strides: dict | None = None) -> tuple[list[dict], dict]:
+def coherence_report(
+    banks: dict,
+    *,
+    generator: torch.Generator,
+    n_random_draws: int = 10,
+    duplicate_cos: float = 0.9,
+    strides: dict | None = None,
+) -> tuple[list[dict], dict]:
     """Table 4 for a set of learned filter banks {layer: w (K, M, l, l)}.
 
     Per layer: the learned coherence; the mean and std of the coherence of `n_random_draws`
@@ -289,15 +360,28 @@ def coherence_report(banks: dict, *, generator: torch.Generator, n_random_draws:
     for name, w in banks.items():
         w = as_tensor(w, f"banks[{name!r}]").double()
         c, cos = coherence(w, pairwise=True)
-        draw = lambda: gaussian_filters(*w.shape[:3], generator=generator, ndim=w.dim() - 2)
+
+        def draw(w=w):
+            return gaussian_filters(*w.shape[:3], generator=generator, ndim=w.dim() - 2)
+
         rand = torch.tensor([coherence(draw()) for _ in range(n_random_draws)])
         rand_cos = coherence(draw(), pairwise=True)[1]
         pairwise[name] = (cos, rand_cos)
         norms = w.flatten(1).norm(dim=1)
-        rows.append(dict(layer=name, K=w.shape[0], dim=w[0].numel(), learned=c,
-                         random_mean=float(rand.mean()), random_std=float(rand.std(correction=0)),
-                         learned_median_cos=float(cos.median()), random_median_cos=float(rand_cos.median()),
-                         learned_p999_cos=float(cos.quantile(0.999)), near_duplicates=int((cos > duplicate_cos).sum()),
-                         dead_filters=int((norms < 1e-6 * norms.max()).sum()),
-                         learned_with_shifts=coherence(w, shifts=True, stride=(strides or {}).get(name, 1))))
+        rows.append(
+            dict(
+                layer=name,
+                K=w.shape[0],
+                dim=w[0].numel(),
+                learned=c,
+                random_mean=float(rand.mean()),
+                random_std=float(rand.std(correction=0)),
+                learned_median_cos=float(cos.median()),
+                random_median_cos=float(rand_cos.median()),
+                learned_p999_cos=float(cos.quantile(0.999)),
+                near_duplicates=int((cos > duplicate_cos).sum()),
+                dead_filters=int((norms < 1e-6 * norms.max()).sum()),
+                learned_with_shifts=coherence(w, shifts=True, stride=(strides or {}).get(name, 1)),
+            )
+        )
     return rows, pairwise

@@ -27,6 +27,7 @@ def numpy_generator(seed: int) -> np.random.Generator:
 
 def check_generator(generator, name: str = "generator") -> torch.Generator:
     if not isinstance(generator, torch.Generator):
-        raise TypeError(f"{name}: expected a torch.Generator (see invertlib.rng.torch_generator), "
-                        f"got {type(generator).__name__}")
+        raise TypeError(
+            f"{name}: expected a torch.Generator (see invertlib.rng.torch_generator), got {type(generator).__name__}"
+        )
     return generator

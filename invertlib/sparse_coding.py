@@ -41,6 +41,7 @@ def spectral_norm_sq(W: ConvOperator, *, generator: torch.Generator, n_iter: int
 class LassoResult:
     """z: (B, K, n, n); objective: (B, iterations) 1/2||x - W^T z||^2 + lambda||z||_1 per
     iteration; residual: (B,) ||x - W^T z|| / ||x|| at the end."""
+
     z: torch.Tensor
     objective: torch.Tensor
     residual: torch.Tensor
@@ -63,7 +64,7 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
     if bool((lam < 0).any()):
         raise ValueError("lam: expected a nonnegative regularisation weight")
     step = 1.0 / (1.02 * L)
-    z = torch.zeros(x.shape[:x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
+    z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
     y, t = z, 1.0
     objective = []
     for _ in range(n_iter):
@@ -88,8 +89,9 @@ class Algorithm2Result:
     z: LassoResult
 
 
-def algorithm2(W: ConvOperator, x, model: PoolingModel, k: int, lam, *, L: float,
-               n_iter: int = 100) -> Algorithm2Result:
+def algorithm2(
+    W: ConvOperator, x, model: PoolingModel, k: int, lam, *, L: float, n_iter: int = 100
+) -> Algorithm2Result:
     """Algorithm 2: lasso, known-switch projection onto M_k, lasso restricted to that support.
     Returns all three stages; the model-sparse code is ``result.z.z``."""
     if tuple(model.code_shape) != tuple(W.out_shape):

@@ -75,15 +75,18 @@ class PoolingModel:
         self.K, self.n = code_shape[0], code_shape[1]
         if pool is None:
             if self.ndim != 1:
-                raise ValueError("pool: None (one region per filter) is the 1-D model; "
-                                 "give a region side for 2-D codes")
+                raise ValueError(
+                    "pool: None (one region per filter) is the 1-D model; give a region side for 2-D codes"
+                )
             pool = self.n
         pool = check_int(pool, "pool")
         if stride is None:
             if self.n % pool:
-                raise ValueError(f"pool: region side p = {pool} does not tile the n = {self.n} "
-                                 f"positions of a channel (n % p = {self.n % pool}); give a stride for "
-                                 f"floor-mode windows")
+                raise ValueError(
+                    f"pool: region side p = {pool} does not tile the n = {self.n} "
+                    f"positions of a channel (n % p = {self.n % pool}); give a stride for "
+                    f"floor-mode windows"
+                )
             stride = pool
         stride = check_int(stride, "stride")
         if stride > pool:
@@ -91,28 +94,51 @@ class PoolingModel:
         if pool > self.n:
             raise ValueError(f"pool: region side p = {pool} is larger than the n = {self.n} positions of a channel")
         self.pool, self.stride, self.overlapping = pool, stride, stride < pool
-        self.tiles = stride == pool and self.n % pool == 0         # regions are a reshape of the code
-        self.region_size = pool ** self.ndim
+        self.tiles = stride == pool and self.n % pool == 0  # regions are a reshape of the code
+        self.region_size = pool**self.ndim
         self.n_regions = self.K * ((self.n - pool) // stride + 1) ** self.ndim
         self.code_size = math.prod(code_shape)
         index = torch.arange(self.code_size).reshape(code_shape)
         for dim in range(1, self.ndim + 1):
-            index = index.unfold(dim, pool, stride)                 # (K, m[, m], p[, p])
+            index = index.unfold(dim, pool, stride)  # (K, m[, m], p[, p])
         self.region_index = index.reshape(self.n_regions, self.region_size)
         self.region_of, self._incidence = None, None
         if not self.overlapping:
             self.region_of = torch.full((self.code_size,), -1, dtype=torch.long)
-            self.region_of[self.region_index.reshape(-1)] = torch.arange(self.n_regions).repeat_interleave(self.region_size)
+            self.region_of[self.region_index.reshape(-1)] = torch.arange(self.n_regions).repeat_interleave(
+                self.region_size
+            )
 
     def __repr__(self) -> str:
         stride = f", stride {self.stride}" if self.stride != self.pool or not self.tiles else ""
-        return (f"PoolingModel(code {self.code_shape}, pool {self.pool}{stride}: {self.n_regions} regions "
-                f"of {self.region_size})")
+        return (
+            f"PoolingModel(code {self.code_shape}, pool {self.pool}{stride}: {self.n_regions} regions "
+            f"of {self.region_size})"
+        )
+
+    def n_supports(self, k: int) -> int:
+        """|supports of M_k| = C(R, k) P^k: k of the R regions, one of the P entries in each
+        (1-D block model: C(K, k) n^k). Defined for regions that partition the code."""
+        k = self._check_k(k)
+        if not self.tiles:
+            raise ValueError(
+                f"model: {self!r} has overlapping or floor-mode windows; its supports are not counted by C(R, k) P^k"
+            )
+        return math.comb(self.n_regions, k) * self.region_size**k
+
+    def k_for_sparsity(self, fraction) -> int:
+        """The k of M_k that matches a measured fraction of nonzero code entries (0..1):
+        round(fraction * code_size), clipped to 1..R (a model code has at most one nonzero per
+        region)."""
+        fraction = float(fraction)
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction: expected the fraction of nonzero entries in [0, 1], got {fraction}")
+        return min(max(round(fraction * self.code_size), 1), self.n_regions)
 
     # -- views ------------------------------------------------------------------------------
     def to_regions(self, z: torch.Tensor) -> torch.Tensor:
         """(..., K, n[, n]) -> (..., R, P): the entries of every window (copies where windows overlap)."""
-        lead = z.shape[:z.dim() - len(self.code_shape)]
+        lead = z.shape[: z.dim() - len(self.code_shape)]
         if not self.tiles:
             return z.reshape(lead + (self.code_size,))[..., self.region_index]
         p, m = self.pool, self.n // self.pool
@@ -124,8 +150,10 @@ class PoolingModel:
     def from_regions(self, zr: torch.Tensor) -> torch.Tensor:
         """(..., R, P) -> (..., K, n[, n]), for regions that tile the code."""
         if not self.tiles:
-            raise ValueError("from_regions: the windows of this model overlap or leave entries uncovered, "
-                             "so regions do not reshape back to a code")
+            raise ValueError(
+                "from_regions: the windows of this model overlap or leave entries uncovered, "
+                "so regions do not reshape back to a code"
+            )
         lead = zr.shape[:-2]
         p, m = self.pool, self.n // self.pool
         if self.ndim == 1:
@@ -140,8 +168,9 @@ class PoolingModel:
         return z
 
     # -- sampling -----------------------------------------------------------------------------
-    def sample_supports(self, k: int, n_samples: int, *, generator: torch.Generator,
-                        per_region: int = 1) -> torch.Tensor:
+    def sample_supports(
+        self, k: int, n_samples: int, *, generator: torch.Generator, per_region: int = 1
+    ) -> torch.Tensor:
         """Random supports in the model: (n_samples, per_region * k) distinct flat code indices.
 
         per_region = 1 (M_k): k distinct regions chosen uniformly and one uniform position in
@@ -163,13 +192,22 @@ class PoolingModel:
         regions, copy = slots // per_region, slots % per_region
         first = torch.randint(P, (n_samples, R), generator=generator)
         pos = first.gather(1, regions)
-        if per_region == 2:   # a second position, distinct from the first, uniform among the rest
+        if per_region == 2:  # a second position, distinct from the first, uniform among the rest
             second = (first + 1 + torch.randint(P - 1, (n_samples, R), generator=generator)) % P
             pos = torch.where(copy == 1, second.gather(1, regions), pos)
         return self.region_index[regions, pos]
 
-    def sample(self, k: int, n_samples: int, *, generator: torch.Generator, values: str = "uniform",
-               per_region: int = 1, dtype: torch.dtype = torch.float64, return_support: bool = False):
+    def sample(
+        self,
+        k: int,
+        n_samples: int,
+        *,
+        generator: torch.Generator,
+        values: str = "uniform",
+        per_region: int = 1,
+        dtype: torch.dtype = torch.float64,
+        return_support: bool = False,
+    ):
         """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]).
 
         Supports as in `sample_supports`; nonzero values i.i.d. U[-1, 1] (the paper's choice) or
@@ -191,13 +229,12 @@ class PoolingModel:
             repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
             vals = vals.masked_fill(torch.zeros_like(repeat).scatter_(1, order, repeat), 0)
         z = torch.zeros(n_samples, self.code_size, dtype=dtype)
-        z.scatter_add_(1, support, vals)          # add: a repeated index adds 0, deterministically
+        z.scatter_add_(1, support, vals)  # add: a repeated index adds 0, deterministically
         z = z.reshape((n_samples,) + self.code_shape)
         return (z, support) if return_support else z
 
     # -- projections (Eqs. 2-3) ---------------------------------------------------------------
-    def project(self, z, k: int | None = None, switches: str = "known",
-                nonnegative: bool = False) -> torch.Tensor:
+    def project(self, z, k: int | None = None, switches: str = "known", nonnegative: bool = False) -> torch.Tensor:
         """𝕄(z, k): max pooling, unpooling with switches, block-sparsification to k regions.
 
         1. In every region keep the entry of largest |z| (largest z if `nonnegative`: the ReLU +
@@ -217,7 +254,7 @@ class PoolingModel:
         z = self._check_code(z)
         zr = self.to_regions(z)
         score = zr if nonnegative else zr.abs()
-        pos = score.argmax(dim=-1, keepdim=True)                           # the switches
+        pos = score.argmax(dim=-1, keepdim=True)  # the switches
         value = zr.gather(-1, pos).squeeze(-1)
         if nonnegative:
             value = value.clamp(min=0)
@@ -237,7 +274,7 @@ class PoolingModel:
             target = torch.where(kept, target, self.code_size)
         out = torch.zeros(lead + (self.code_size + 1,), dtype=z.dtype, device=z.device)
         out.scatter_(-1, target, value)
-        return out[..., :self.code_size].reshape(lead + self.code_shape)
+        return out[..., : self.code_size].reshape(lead + self.code_shape)
 
     def projector(self, k: int | None = None, switches: str = "known", nonnegative: bool = False):
         """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`)."""
@@ -279,7 +316,10 @@ class PoolingModel:
             if per_region != 1:
                 raise ValueError("per_region: 2 (M_k^2) is defined for non-overlapping regions only")
             flat = z.reshape(-1, self.code_size)
-            ok = [bool(n <= k) and self._matched(torch.nonzero(row).flatten()) for row, n in zip(flat, total.flatten())]
+            ok = [
+                bool(n <= k) and self._matched(torch.nonzero(row).flatten())
+                for row, n in zip(flat, total.flatten(), strict=True)
+            ]
             return torch.tensor(ok, dtype=torch.bool).reshape(total.shape)
         nnz = (self.to_regions(z) != 0).sum(dim=-1)
         # nnz.sum() < total when a nonzero lies where no floor-mode window reaches
@@ -289,11 +329,12 @@ class PoolingModel:
         """Whether every flat code position can be given its own window containing it."""
         if len(positions) == 0:
             return True
-        if self._incidence is None:   # positions x windows, built once
+        if self._incidence is None:  # positions x windows, built once
             windows = torch.arange(self.n_regions).repeat_interleave(self.region_size)
             self._incidence = scipy.sparse.csr_matrix(
                 (np.ones(len(windows), dtype=np.int8), (self.region_index.reshape(-1).numpy(), windows.numpy())),
-                shape=(self.code_size, self.n_regions))
+                shape=(self.code_size, self.n_regions),
+            )
         match = maximum_bipartite_matching(self._incidence[positions.cpu().numpy()], perm_type="column")
         return bool((match >= 0).all())
 

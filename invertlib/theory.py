@@ -36,8 +36,9 @@ def thm31_requirement(k, K, n, delta, eps, C=1.0):
 
 def thm31_delta(M, l, D, k, K, n, eps, C=1.0):
     """delta_k predicted by Theorem 3.1 at equality: sqrt(C k (log K + log n - log eps) D / (M l^2))."""
-    return np.sqrt(C * _log_term(k, K, n, eps) * np.asarray(D, float)
-                   / (np.asarray(M, float) * np.asarray(l, float) ** 2))
+    return np.sqrt(
+        C * _log_term(k, K, n, eps) * np.asarray(D, float) / (np.asarray(M, float) * np.asarray(l, float) ** 2)
+    )
 
 
 def thm33_bound(delta_k, delta_2k):

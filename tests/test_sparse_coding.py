@@ -18,8 +18,8 @@ def test_spectral_norm_from_below_within_fista_margin():
     g, W = small()
     exact = float(torch.linalg.matrix_norm(W.matrix(), ord=2) ** 2)
     est = spectral_norm_sq(W, generator=g, n_iter=30)
-    assert est <= exact * (1 + 1e-12)            # power iteration never overshoots
-    assert est * 1.02 >= exact                    # FISTA's 2 % margin makes 1/(1.02 est) a valid step
+    assert est <= exact * (1 + 1e-12)  # power iteration never overshoots
+    assert est * 1.02 >= exact  # FISTA's 2 % margin makes 1/(1.02 est) a valid step
 
 
 def test_fista_solves_the_lasso():
@@ -49,7 +49,7 @@ def test_support_restriction_and_algorithm2_model():
     model = PoolingModel(W.out_shape, 2)
     out = algorithm2(W, x, model, 20, 0.01, L=L, n_iter=50)
     assert bool(model.contains(out.z.z, 20).all())
-    assert bool(((out.z.z != 0) <= (out.z_model != 0)).all())     # step 3 stays on step 2's support
+    assert bool(((out.z.z != 0) <= (out.z_model != 0)).all())  # step 3 stays on step 2's support
     with pytest.raises(ValueError, match="L: expected a positive"):
         lasso_fista(W, x, 0.1, L=0.0)
     with pytest.raises(ValueError, match="lam"):

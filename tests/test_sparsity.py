@@ -22,7 +22,7 @@ def test_region_views_round_trip(shape, pool):
 
 def test_2d_regions_are_pooling_windows():
     m = PoolingModel((1, 4, 4), pool=2)
-    z = torch.arange(16.).reshape(1, 4, 4)
+    z = torch.arange(16.0).reshape(1, 4, 4)
     assert m.to_regions(z).tolist() == [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
 
 
@@ -35,18 +35,18 @@ def test_samples_are_in_the_model(shape, pool, per_region):
     k = 2
     z = m.sample(k, 200, generator=torch_generator(0), per_region=per_region)
     assert bool(m.contains(z, k, per_region=per_region).all())
-    assert ((z != 0).flatten(1).sum(1) == per_region * k).all()         # distinct positions
+    assert ((z != 0).flatten(1).sum(1) == per_region * k).all()  # distinct positions
     assert z.abs().max() <= 1
     if per_region == 1:
         assert not bool(m.contains(m.sample(k, 200, generator=torch_generator(0), per_region=2), k).all())
 
 
 def test_supports_are_uniform_over_the_block_model():
-    m = PoolingModel((3, 2))                  # n^k C(K, k) = 4 * 3 = 12 supports for k = 2
+    m = PoolingModel((3, 2))  # n^k C(K, k) = 4 * 3 = 12 supports for k = 2
     S = m.sample_supports(2, 12000, generator=torch_generator(1))
     counts = torch.unique(S.sort(dim=1).values, dim=0, return_counts=True)[1]
     assert len(counts) == 12
-    assert counts.min() > 850 and counts.max() < 1150                 # 1000 expected each
+    assert counts.min() > 850 and counts.max() < 1150  # 1000 expected each
 
 
 @pytest.mark.parametrize("shape,pool", MODELS)
@@ -112,6 +112,7 @@ def test_model_errors():
 
 # -- overlapping and floor-mode windows (AlexNet's 3 x 3 / 2 pooling) -------------------------------
 
+
 def test_overlapping_windows_match_torch_pooling():
     m = PoolingModel((2, 13, 13), pool=3, stride=2)
     assert m.overlapping and not m.tiles and m.n_regions == 2 * 6 * 6 and m.region_of is None
@@ -121,7 +122,7 @@ def test_overlapping_windows_match_torch_pooling():
     # 𝕄_known with every window kept = torch's max pooling then max unpooling
     unpooled = torch.nn.functional.max_unpool2d(pooled, idx, 3, stride=2, output_size=(13, 13))
     assert torch.equal(m.project(z, nonnegative=True), unpooled)
-    assert m.to_regions(torch.arange(338.).reshape(2, 13, 13))[1].tolist() == [2, 3, 4, 15, 16, 17, 28, 29, 30]
+    assert m.to_regions(torch.arange(338.0).reshape(2, 13, 13))[1].tolist() == [2, 3, 4, 15, 16, 17, 28, 29, 30]
 
 
 def test_overlapping_projection_keeps_k_windows_and_is_idempotent():
@@ -134,20 +135,24 @@ def test_overlapping_projection_keeps_k_windows_and_is_idempotent():
         assert torch.equal(m.project(p), p)
     # a code with two nonzeros in one window can still be in the model (shared overlap)
     c = torch.zeros(1, 1, 5, 5, dtype=torch.float64)
-    c[0, 0, 0, 0], c[0, 0, 2, 2] = 0.5, 1.0      # window (0,0) holds both; (2,2) can be window (1,1)'s
+    c[0, 0, 0, 0], c[0, 0, 2, 2] = 0.5, 1.0  # window (0,0) holds both; (2,2) can be window (1,1)'s
     one = PoolingModel((1, 5, 5), pool=3, stride=2)
     assert bool(one.contains(c, 2)) and not bool(one.contains(c, 1))
-    c[0, 0, 1, 1] = 0.2                          # (0,0) and (1,1) lie in window (0,0) only: no matching
+    c[0, 0, 1, 1] = 0.2  # (0,0) and (1,1) lie in window (0,0) only: no matching
     assert not bool(one.contains(c, 3))
     # Algorithm 2's second lasso changes values on a model support: the code stays in the model
     # even where a kept nonzero is no longer its window's maximum
     p = m.project(z, 5)
-    shrunk = p * torch.rand(p.shape, generator=torch_generator(9), dtype=p.dtype) * (torch.rand(p.shape, generator=torch_generator(8)) > 0.3)
+    shrunk = (
+        p
+        * torch.rand(p.shape, generator=torch_generator(9), dtype=p.dtype)
+        * (torch.rand(p.shape, generator=torch_generator(8)) > 0.3)
+    )
     assert bool(m.contains(shrunk, 5).all())
 
 
 def test_overlapping_samples_give_each_position_one_value():
-    m = PoolingModel((1, 5, 5), pool=3, stride=2)         # 4 windows share the centre
+    m = PoolingModel((1, 5, 5), pool=3, stride=2)  # 4 windows share the centre
     z, S = m.sample(4, 3000, generator=torch_generator(2), return_support=True)
     assert bool(m.contains(z, 4).all())
     nnz = (z != 0).flatten(1).sum(1)
@@ -179,11 +184,11 @@ def test_floor_mode_windows_leave_the_border_uncovered():
 def test_overlap_statistics_on_a_hand_made_map():
     m = PoolingModel((1, 5, 5), pool=3, stride=2)
     h = torch.zeros(1, 1, 5, 5)
-    h[0, 0, 2, 2] = 1.0          # the centre: the maximum of all four windows
+    h[0, 0, 2, 2] = 1.0  # the centre: the maximum of all four windows
     s = m.overlap_statistics(h)
     assert s["windows"].tolist() == [4] and s["nonzeros"].tolist() == [1] and s["shared"].tolist() == [0.75]
     assert s["crowded"].tolist() == [0.0]
-    h[0, 0, 0, 0] = 2.0          # window (0, 0) now picks the corner; the centre stays the max of the others
+    h[0, 0, 0, 0] = 2.0  # window (0, 0) now picks the corner; the centre stays the max of the others
     s = m.overlap_statistics(h)
     assert s["nonzeros"].tolist() == [2] and s["crowded"].tolist() == [0.25]
     tiled = PoolingModel((1, 4, 4), pool=2)

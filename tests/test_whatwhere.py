@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 from invertlib import corpus, torch_generator
+from invertlib import train_decoders as T
 from invertlib.decoders import DECODER_LAYERS, WhatWhereDecoder, decoder_manifest, load_decoder
 from invertlib.networks import VGG16
-from invertlib import train_decoders as T
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,11 +48,11 @@ def test_decoder_uses_the_switches(net):
     code = act.pool["pool2"]
     before = dec(code, act)
     moved = {k: v.clone() for k, v in act.switches.items()}
-    c, i, j = (code[0] > 0).nonzero()[0].tolist()            # a nonzero unit: moving its switch matters
+    c, i, j = (code[0] > 0).nonzero()[0].tolist()  # a nonzero unit: moving its switch matters
     idx = int(moved["pool2"][0, c, i, j])
     w = 2 * code.shape[-1]
     row, col = divmod(idx, w)
-    moved["pool2"][0, c, i, j] = row * w + (col ^ 1)          # the other column of its 2 x 2 window
+    moved["pool2"][0, c, i, j] = row * w + (col ^ 1)  # the other column of its 2 x 2 window
     after = dec(code, moved)
     assert not torch.equal(before, after)
     changed = (before - after).abs().sum(dim=(0, 1)) > 0
@@ -99,7 +99,7 @@ def test_training_resumes_to_the_same_weights(net, tmp_path, monkeypatch):
 
     def interrupted(self, batch):
         calls["n"] += 1
-        if calls["n"] == 4:                 # killed during step 4, after the step-2 checkpoint
+        if calls["n"] == 4:  # killed during step 4, after the step-2 checkpoint
             raise KeyboardInterrupt
         return real(self, batch)
 
@@ -147,6 +147,7 @@ def test_corpus_is_disjoint_from_the_evaluation_photos():
     assert len(files) >= 50 and all(f["licence"] and f["sha256"] for f in files)
     from invertlib.images import imagenet_photo_files
     from invertlib.weights import sha256
+
     eval_hashes = {sha256(p) for p in imagenet_photo_files()}
     assert not eval_hashes & {f["sha256"] for f in files}
 
@@ -168,23 +169,48 @@ def test_two_ranks_end_with_identical_weights(tmp_path):
         Image.fromarray(p.permute(1, 2, 0).numpy()).save(images / f"im{i}.png")
     out = tmp_path / "out"
     env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "invertlib.train_decoders", "--layers", "pool1", "--steps", "3", "--crop", "32", "--batch", "2",
-           "--image-dir", str(images), "--out-dir", str(out), "--checkpoint-dir", str(tmp_path / "ck"),
-           "--save-rank-weights", "--no-install"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "invertlib.train_decoders",
+        "--layers",
+        "pool1",
+        "--steps",
+        "3",
+        "--crop",
+        "32",
+        "--batch",
+        "2",
+        "--image-dir",
+        str(images),
+        "--out-dir",
+        str(out),
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
+        "--save-rank-weights",
+        "--no-install",
+    ]
     run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     r0 = torch.load(out / "pool1.rank0.pt", weights_only=True)
     r1 = torch.load(out / "pool1.rank1.pt", weights_only=True)
     assert all(torch.equal(r0[k], r1[k]) for k in r0)
-    assert not torch.equal(r0["convs.conv1_1.weight"],
-                           WhatWhereDecoder("pool1").reset_parameters(torch_generator(0)).state_dict()["convs.conv1_1.weight"])
+    assert not torch.equal(
+        r0["convs.conv1_1.weight"],
+        WhatWhereDecoder("pool1").reset_parameters(torch_generator(0)).state_dict()["convs.conv1_1.weight"],
+    )
     assert decoder_manifest(out)["layers"]["pool1"]["config"]["world_size"] == 2
 
 
 def test_missing_corpus_packages_get_a_clear_message(monkeypatch):
-    sources = [{"file": "/nonexistent/photo.jpg", "source": "debian:some-photos", "licence": "x"},
-               {"file": "skimage:astronaut.png", "source": "scikit-image", "licence": "CC0"}]
+    sources = [
+        {"file": "/nonexistent/photo.jpg", "source": "debian:some-photos", "licence": "x"},
+        {"file": "skimage:astronaut.png", "source": "scikit-image", "licence": "CC0"},
+    ]
     assert corpus.missing_packages(sources) == ["some-photos"]
     monkeypatch.setattr(corpus.os, "geteuid", lambda: 1000)
     with pytest.raises(RuntimeError, match=r"sudo apt-get install some-photos.*--image-dir"):

@@ -24,7 +24,7 @@ PROGRESS_BAR = re.compile(r"\d+%\|.*\|")
 def _strip_progress(text: str) -> str:
     kept = []
     for line in text.split("\n"):
-        shown = [seg for seg in line.split("\r") if seg][-1:]    # what a terminal would show
+        shown = [seg for seg in line.split("\r") if seg][-1:]  # what a terminal would show
         if shown and not PROGRESS_BAR.search(shown[0]):
             kept.append(shown[0])
         elif not shown:
@@ -35,8 +35,12 @@ def _strip_progress(text: str) -> str:
 def clean_outputs(outputs: list) -> list:
     merged = []
     for out in outputs:
-        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
-                and merged[-1].name == out.name):
+        if (
+            out.output_type == "stream"
+            and merged
+            and merged[-1].output_type == "stream"
+            and merged[-1].name == out.name
+        ):
             merged[-1].text += out.text
         else:
             merged.append(out)

@@ -46,15 +46,14 @@ def pip_requirements(text: str) -> list[str]:
     Raises EnvironmentFileError when there is no top-level `dependencies` list or it holds no
     `pip:` entry.
     """
-    lines = [(len(raw) - len(raw.lstrip(" ")), _strip_comment(raw).strip())
-             for raw in text.splitlines()]
+    lines = [(len(raw) - len(raw.lstrip(" ")), _strip_comment(raw).strip()) for raw in text.splitlines()]
     lines = [(indent, body) for indent, body in lines if body]
 
     in_deps = False
     pip_indent = None  # indentation of the `- pip:` item once found
     items: list[str] = []
     for indent, body in lines:
-        if indent == 0 and not body.startswith("-"):   # a top-level key (lists may sit at 0)
+        if indent == 0 and not body.startswith("-"):  # a top-level key (lists may sit at 0)
             if pip_indent is not None:
                 break
             in_deps = body == "dependencies:"
@@ -79,7 +78,7 @@ def _resolve_local(item: str, base: Path) -> str:
     """Make `-e .` and other local paths absolute, so pip resolves them from any directory."""
     for prefix in ("-e ", "--editable "):
         if item.startswith(prefix):
-            target = item[len(prefix):].strip()
+            target = item[len(prefix) :].strip()
             if target.startswith("."):
                 return f"{prefix}{(base / target).resolve()}"
     return item
