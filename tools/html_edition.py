@@ -57,6 +57,19 @@ def _claims(claims_dir: Path, stem: str) -> list[dict]:
     return json.loads(f.read_text(encoding="utf-8"))["claims"] if f.exists() else []
 
 
+def _mathjax() -> str:
+    """Notebook titles carry TeX ($W \\in ...$): typeset them with the same MathJax as the pages."""
+    src = (
+        f"{LOCAL_MATHJAX.as_uri()}"
+        if LOCAL_MATHJAX.exists()
+        else "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js"
+    )
+    return (
+        '<script type="text/x-mathjax-config">MathJax.Hub.Config({tex2jax: {inlineMath: [["$", "$"]]}});</script>'
+        f'<script src="{src}?config=TeX-AMS_CHTML-full,Safe"></script>'
+    )
+
+
 def index_page(notebooks: list[Path], claims_dir: Path) -> str:
     rows, table = [], []
     for path in notebooks:
@@ -82,7 +95,7 @@ li {{ margin: 0.3em 0; }} .counts {{ color: #555; }}
 table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ccc; padding: 2px 6px; }}
 .v-matched, .v-holds {{ color: #1a7f37; }} .v-partly {{ color: #9a6700; }}
 .v-not-matched, .v-fails {{ color: #cf222e; }} .v-recorded {{ color: #555; }}
-</style></head><body>
+</style>{_mathjax()}</head><body>
 <h1>{html.escape(PAPER[0])}</h1>
 <p>{html.escape(PAPER[1])}<br>A reproducible companion: every notebook below was executed by
 <code>make figures</code>; its claims compare our numbers with the paper's.</p>
