@@ -130,6 +130,7 @@ for name, shape, mism, dot in rows:
     print(f"{name:22s} W {shape[0]:5d} x {shape[1]:5d}   max rel |W x - conv(x)|: {mism:.1e}   dot test: {dot:.1e}")
 max_mismatch = max(r[2] for r in rows)
 max_dot = max(r[3] for r in rows)
+n_params = torch.unique(W_fig2[W_fig2 != 0]).numel()  # distinct nonzero entries of W, Figure 2 setting
 
 
 # %% [markdown]
@@ -224,7 +225,6 @@ claims.judge(
     matched=op_fig2.shape == (2688, 1024),
     note="parameters differ from the paper's Figure 2 setting",
 )
-n_params = torch.unique(W_fig2[W_fig2 != 0]).numel()
 claims.judge(
     "fig1.parameters",
     "the layer has l*M*K parameters (distinct nonzero entries of W), Figure 2 setting",
