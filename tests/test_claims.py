@@ -224,4 +224,4 @@ def test_written_files_get_the_mode_of_a_plain_write(out):
         c.finish()
     finally:
         os.umask(umask)
-    assert (out / "claims" / "01_mode.json").stat().st_mode & 0o777 == 0o644   # not mkstemp's 0600
+    assert (out / "claims" / "01_mode.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
