@@ -69,3 +69,14 @@ def psnr(decoded, original) -> np.ndarray:
         raise ValueError(f"decoded: expected the shape of original (B, H, W, 3) {tuple(x.shape)}, got {tuple(d.shape)}")
     d, x = d.detach().double().numpy(), x.detach().double().numpy()
     return np.array([peak_signal_noise_ratio(x[j], d[j], data_range=1.0) for j in range(len(x))])
+
+
+def image_scores(decoded, original, decoded_rgb, original_rgb) -> dict[str, np.ndarray]:
+    """Table 3's three image-space numbers per image: {"error": relative error and "fitted":
+    `fitted_image_error`, both on decoded, original (B, C, H, W) in the network's input space,
+    "psnr": `psnr` on decoded_rgb, original_rgb (B, H, W, 3) in [0, 1]}, each of shape (B,)."""
+    return {
+        "error": relative_error(decoded, original).detach().double().numpy(),
+        "fitted": fitted_image_error(decoded, original).detach().double().numpy(),
+        "psnr": psnr(decoded_rgb, original_rgb),
+    }

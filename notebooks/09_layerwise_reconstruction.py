@@ -70,7 +70,7 @@ from invertlib.decoders import decoder_manifest, invert_by_optimisation, load_de
 from invertlib.filters import normalize_filters
 from invertlib.iht import model_iht, one_step_inverse
 from invertlib.images import load_images
-from invertlib.metrics import fitted_image_error, psnr, relative_error, rescale_to
+from invertlib.metrics import fitted_image_error, image_scores, relative_error, rescale_to
 from invertlib.networks import VGG16, nonzero_percent
 from invertlib.paper import TABLE3
 from invertlib.plotting import image_grid, save_figure, save_table, use_style
@@ -171,32 +171,14 @@ for i in layers:
     for kind in KINDS:
         d = decoders[i](recon[i][kind], act)
         decoded[(i, kind)] = d
-        img_rows += [
-            dict(layer=i, kind=kind, image=j, error=float(e), fitted=float(f), psnr=float(p))
-            for j, (e, f, p) in enumerate(
-                zip(
-                    relative_error(d, x_img),
-                    fitted_image_error(d, x_img),
-                    psnr(net.deprocess(d), originals),
-                    strict=True,
-                )
-            )
-        ]
+        scores = image_scores(d, x_img, net.deprocess(d), originals)
+        img_rows.append(pd.DataFrame(scores).assign(layer=i, kind=kind))
     # beyond the paper: a pool activation is never negative, and the decoder only ever saw such codes
     for kind in KINDS[1:]:
         d = decoders[i](rescale_to(recon[i][kind].clamp_min(0), recon[i]["true"]), act)
-        img_rows += [
-            dict(layer=i, kind=f"{kind}>=0", image=j, error=float(e), fitted=float(f), psnr=float(p))
-            for j, (e, f, p) in enumerate(
-                zip(
-                    relative_error(d, x_img),
-                    fitted_image_error(d, x_img),
-                    psnr(net.deprocess(d), originals),
-                    strict=True,
-                )
-            )
-        ]
-img = pd.DataFrame(img_rows)
+        scores = image_scores(d, x_img, net.deprocess(d), originals)
+        img_rows.append(pd.DataFrame(scores).assign(layer=i, kind=f"{kind}>=0"))
+img = pd.concat(img_rows).rename_axis("image").reset_index()
 img_table = (
     img.groupby(["layer", "kind"], sort=False)
     .agg(error=("error", "mean"), error_std=("error", "std"), fitted=("fitted", "mean"), psnr=("psnr", "mean"))

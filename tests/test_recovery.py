@@ -138,3 +138,15 @@ def test_one_step_errors_is_figure_2c_experiment():
     torch.testing.assert_close(e, expected, rtol=0, atol=0)
     assert e.shape == (50,)
     assert bool((one_step_errors(W, 2, 50, generator=torch_generator(1), pool=4, switches="fixed") > 0).all())
+
+
+def test_image_scores_are_the_three_table3_metrics():
+    from invertlib.metrics import fitted_image_error, image_scores, psnr, relative_error
+
+    g = torch_generator(0)
+    x, d = torch.rand(3, 3, 8, 8, generator=g), torch.rand(3, 3, 8, 8, generator=g)
+    s = image_scores(d, x, d.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1))
+    assert set(s) == {"error", "fitted", "psnr"} and all(v.shape == (3,) for v in s.values())
+    np.testing.assert_allclose(s["error"], relative_error(d, x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s["fitted"], fitted_image_error(d, x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s["psnr"], psnr(d.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1)))
