@@ -142,7 +142,10 @@ sync: $(ENV_STAMP)
 pytest = rc=0; $(VENV)/bin/pytest $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
-test: lint unit nbval regress
+# regress reads what nbval wrote, so the two run in this order even under make -j.
+test: lint unit
+	@$(MAKE) --no-print-directory nbval
+	@$(MAKE) --no-print-directory regress
 
 unit: env
 	@$(call pytest,-q tests)
