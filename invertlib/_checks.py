@@ -46,3 +46,31 @@ def check_dtype(x: torch.Tensor, name: str, dtype: torch.dtype, owner: str) -> N
         raise TypeError(
             f"{name}: expected dtype {dtype} (the dtype of {owner}), got {x.dtype}; convert it with .to({dtype})"
         )
+
+
+def check_values(x, name: str, *, low=None, high=None, low_open=False, high_open=False, integer=False):
+    """A number or array of real numbers, finite, inside [low, high] (an end excluded where
+    low_open / high_open), whole numbers if `integer`; returned as a float array. The message
+    names `name`, the range and the first offending value."""
+    try:
+        a = np.asarray(x, dtype=float) if not isinstance(x, (str, bytes)) else None
+    except (TypeError, ValueError):
+        a = None
+    if a is None or np.asarray(x).dtype.kind not in "biuf" or np.asarray(x).dtype.kind == "b":
+        raise TypeError(f"{name}: expected a real number or an array of them, got {x!r}")
+    ends = ("(" if low_open else "[") + f"{low}, {high}" + (")" if high_open else "]")
+    what = ("a whole number" if integer else "a number") + (
+        f" in {ends}" if low is not None or high is not None else ""
+    )
+    bad = ~np.isfinite(a)
+    if low is not None:
+        bad |= (a <= low) if low_open else (a < low)
+    if high is not None:
+        bad |= (a >= high) if high_open else (a > high)
+    if integer:
+        bad |= np.isfinite(a) & (a != np.round(a))
+    if bad.any():
+        raise ValueError(
+            f"{name}: expected {what}, got {a[bad].flat[0]!r}" + (f" (of {a.size} values)" if a.size > 1 else "")
+        )
+    return a

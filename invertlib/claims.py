@@ -38,6 +38,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .paths import atomic_write, claims_dir
 
 INVARIANT_VERDICTS = ("holds", "fails")
@@ -92,6 +94,16 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def _truth(value, name: str) -> bool:
+    """A condition's outcome: Python, numpy or one-element torch booleans only, so that a string
+    ("no"), a NaN or a count is never silently read as true."""
+    if str(getattr(value, "dtype", "")) == "torch.bool" and value.numel() == 1:  # a torch comparison
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name}: expected a boolean (the outcome of a comparison), got {value!r}")
+
+
 def verdict_for(difference: float, tol) -> str:
     """The tolerance ladder: `tol` is a number t (matched if difference <= t, partly if <= 3 t)
     or a pair (t_matched, t_partly) with t_matched <= t_partly (equal: no "partly" rung);
@@ -141,7 +153,7 @@ class Claims:
     ) -> Claim:
         """Record something that must hold. With `tol`, the expected condition is
         "<= tol" and the printed table shows "< tol" instead of machine-precision noise."""
-        holds = bool(holds)
+        holds = _truth(holds, "holds")
         if tol is not None and not paper:
             paper = f"<= {tol:g}"
         printed = f"<= {tol:g}" if (tol is not None and holds) else fmt(ours)
@@ -177,7 +189,8 @@ class Claims:
         """Record a comparison decided by a condition rather than a distance (an ordering, a bound,
         "every layer"): matched if `matched`, else partly if `partly`, else not matched. `note`
         (why not) is kept when the verdict is not "matched", `caveat` when it is."""
-        verdict = "matched" if bool(matched) else ("partly" if bool(partly) else "not matched")
+        matched, partly = _truth(matched, "matched"), _truth(partly, "partly")
+        verdict = "matched" if matched else ("partly" if partly else "not matched")
         return self.paper(
             id, claim, paper=paper, ours=ours, verdict=verdict, note=caveat if verdict == "matched" else note
         )

@@ -52,23 +52,29 @@ class ConvNet(nn.Module):
             raise ValueError(f"depth: {depth} poolings do not tile {image_size} x {image_size} images")
         check_generator(generator)
         self.random_filters = random_filters
-        blocks, c = [], in_channels
-        for _ in range(depth):
-            conv = nn.Conv2d(c, width, ksize, padding=ksize // 2, bias=False)
-            with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / math.sqrt(c * ksize * ksize))
-            conv.weight.requires_grad_(not random_filters)
-            blocks += [
-                conv,
-                nn.ReLU(),
-                nn.BatchNorm2d(width, affine=not random_filters, momentum=None),
-                nn.MaxPool2d(2),
-            ]
-            c = width
-        self.features = nn.Sequential(*blocks)
-        n_feat = width * (image_size // 2**depth) ** 2
-        self.classifier = nn.Linear(n_feat, n_classes)
+        # nn.Conv2d and nn.Linear would initialise themselves from torch's global generator: build
+        # every module on the meta device, then fill the parameters from `generator` alone.
+        blocks, c, fan_in = [], in_channels, []
+        with torch.device("meta"):
+            for _ in range(depth):
+                blocks += [
+                    nn.Conv2d(c, width, ksize, padding=ksize // 2, bias=False),
+                    nn.ReLU(),
+                    nn.BatchNorm2d(width, affine=not random_filters, momentum=None),
+                    nn.MaxPool2d(2),
+                ]
+                fan_in.append(c * ksize * ksize)
+                c = width
+            self.features = nn.Sequential(*blocks)
+            n_feat = width * (image_size // 2**depth) ** 2
+            self.classifier = nn.Linear(n_feat, n_classes)
+        self.to_empty(device="cpu")
         with torch.no_grad():
+            for conv, fan in zip(self.features[0::4], fan_in, strict=True):
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / math.sqrt(fan))
+                conv.weight.requires_grad_(not random_filters)
+            for bn in self.features[2::4]:
+                bn.reset_parameters()  # running statistics 0 / 1, affine weight 1 and bias 0: no random draw
             bound = 1 / math.sqrt(n_feat)
             self.classifier.weight.copy_(
                 (torch.rand(self.classifier.weight.shape, generator=generator) * 2 - 1) * bound

@@ -14,11 +14,14 @@ wrong with a missing, truncated or corrupt file.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
 from pathlib import Path
 
 import numpy as np
+
+from .weights import RestrictedUnpickler
 
 FASHION_MNIST_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = {
@@ -71,7 +74,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes for {ndim} dimensions)")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: a forged header cannot overflow
     if len(raw) - header != expected:
         raise ValueError(
             f"{path}: truncated or corrupt IDX data: shape {shape} needs {expected} bytes, "
@@ -121,13 +124,18 @@ def load_cifar10(split: str = "train", directory: str | Path | None = None) -> t
         if not path.exists():
             raise FileNotFoundError(f"CIFAR-10: {path} not found (expected the python version's batch files)")
         try:
-            with open(path, "rb") as f:
-                batch = pickle.load(f, encoding="bytes")
-            data, labs = batch[b"data"], batch[b"labels"]
-        except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+            with open(path, "rb") as f:  # a restricted unpickler: a hostile batch file cannot run code
+                batch = RestrictedUnpickler(f, encoding="bytes").load()
+            data, labs = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+        except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"CIFAR-10: {path} is truncated or not a CIFAR-10 python batch ({exc!r})") from exc
-        data = np.asarray(data, dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labs):
+        # values are checked before the cast: 300 must not wrap to 44
+        if data.dtype.kind not in "iu" or (data.size and (data.min() < 0 or data.max() > 255)):
+            raise ValueError(f"CIFAR-10: {path} holds pixel values outside the integers 0-255 (dtype {data.dtype})")
+        if labs.dtype.kind not in "iu" or (labs.size and (labs.min() < 0 or labs.max() > 9)):
+            raise ValueError(f"CIFAR-10: {path} holds labels outside the integers 0-9")
+        data = data.astype(np.uint8)
+        if data.ndim != 2 or data.shape[1] != 3072 or labs.ndim != 1 or len(data) != len(labs):
             raise ValueError(
                 f"CIFAR-10: {path} holds data of shape {data.shape} and {len(labs)} labels; "
                 "expected (N, 3072) with N labels"

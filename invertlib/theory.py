@@ -20,31 +20,39 @@ import math
 
 import numpy as np
 
+from ._checks import check_values
+
+
+def _size(x, name):
+    return check_values(x, name, low=1, integer=True)
+
 
 def _log_term(k, K, n, eps):
-    eps = np.asarray(eps, dtype=float)
-    if np.any((eps <= 0) | (eps >= 1)):
-        raise ValueError(f"eps: expected a failure probability in (0, 1), got {eps}")
-    return np.asarray(k, dtype=float) * (np.log(K) + np.log(n) - np.log(eps))
+    eps = check_values(eps, "eps", low=0, high=1, low_open=True, high_open=True)
+    return _size(k, "k") * (np.log(_size(K, "K")) + np.log(_size(n, "n")) - np.log(eps))
+
+
+def _constant(C):
+    return check_values(C, "C", low=0, low_open=True)
 
 
 def thm31_requirement(k, K, n, delta, eps, C=1.0):
     """The right-hand side of Theorem 3.1: C k (log K + log n - log eps) / delta^2, the value
     M l^2 / D must reach. Works elementwise on arrays."""
-    return C * _log_term(k, K, n, eps) / np.asarray(delta, dtype=float) ** 2
+    delta = check_values(delta, "delta", low=0, high=1, low_open=True, high_open=True)
+    return _constant(C) * _log_term(k, K, n, eps) / delta**2
 
 
 def thm31_delta(M, l, D, k, K, n, eps, C=1.0):
     """delta_k predicted by Theorem 3.1 at equality: sqrt(C k (log K + log n - log eps) D / (M l^2))."""
-    return np.sqrt(
-        C * _log_term(k, K, n, eps) * np.asarray(D, float) / (np.asarray(M, float) * np.asarray(l, float) ** 2)
-    )
+    return np.sqrt(_constant(C) * _log_term(k, K, n, eps) * _size(D, "D") / (_size(M, "M") * _size(l, "l") ** 2))
 
 
 def thm33_bound(delta_k, delta_2k):
     """Theorem 3.3's bound on ||x_hat - x|| / ||x||; inf where delta_2k >= 1 or delta_k >= 1
     (the theorem says nothing there). Elementwise on arrays."""
-    dk, d2 = np.asarray(delta_k, float), np.asarray(delta_2k, float)
+    # deltas >= 1 are legitimate measurements (the bound is then infinite); negative ones are not
+    dk, d2 = check_values(delta_k, "delta_k", low=0), check_values(delta_2k, "delta_2k", low=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         b = 5 * d2 / (1 - dk) * np.sqrt((1 + d2) / (1 - d2))
     b = np.where((d2 >= 1) | (dk >= 1), math.inf, b)

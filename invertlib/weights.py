@@ -62,16 +62,17 @@ _ALLOWED = {
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that builds only numpy arrays inside builtin containers: any other global a
-    pickle names (a function to call, a class to build) is refused before it is looked up."""
+    """An unpickler that builds only numpy arrays inside builtin containers: any other
+    global a pickle names (a function to call, a class to build) is refused before it is looked up.
+    Used for the weight checkpoints and for CIFAR-10's python batches."""
 
     def find_class(self, module: str, name: str):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: a weight checkpoint may only contain numpy "
-                f"arrays in dicts, lists and tuples"
+                f"refusing to load {module}.{name}: this file may only contain numpy arrays, numbers and "
+                f"strings in dicts, lists and tuples"
             ) from None
 
 

@@ -68,7 +68,7 @@ def write_cifar(folder, n=4):
     out = {}
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        labels = list(rng.integers(0, 10, n))
+        labels = rng.integers(0, 10, n).tolist()  # Python ints, as in the real batches
         with open(folder / name, "wb") as f:
             pickle.dump({b"data": data, b"labels": labels}, f)
         out[name] = (data, labels)

@@ -113,8 +113,8 @@ def test_theorem_functions():
     assert thm33_bound(0.1, 0.1) == pytest.approx(0.614, abs=1e-3)
     assert thm33_bound(0.2, 0.2) == pytest.approx(1.53, abs=1e-2)
     assert thm33_bound(0.5, 1.2) == math.inf
-    req = thm31_requirement(10, 96, 28, 0.3, 0.01, C=2.0)
-    assert thm31_delta(req * 32, 1, 32, 10, 96, 28, 0.01, C=2.0) == pytest.approx(0.3)
+    delta = thm31_delta(32, 5, 32, 10, 96, 28, 0.01, C=0.05)  # M, l, D, k, K, n, eps: equality in Theorem 3.1
+    assert thm31_requirement(10, 96, 28, delta, 0.01, C=0.05) == pytest.approx(32 * 5**2 / 32)  # M l^2 / D
     with pytest.raises(ValueError, match="eps"):
         thm31_requirement(10, 96, 28, 0.3, 1.5)
 

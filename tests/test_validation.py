@@ -1,0 +1,142 @@
+"""Bad input is refused with a message naming the argument (issue 12), and no library call
+touches torch's or numpy's global random state."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from invertlib import Claims, torch_generator
+from invertlib.classify import ConvNet
+from invertlib.networks import VGG16
+from invertlib.theory import thm31_delta, thm31_requirement, thm33_bound
+
+
+@pytest.fixture
+def out(tmp_path, monkeypatch):
+    monkeypatch.setenv("INVERTLIB_FIGURES_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_constructors_leave_global_random_state_alone():
+    torch_state, numpy_state = torch.random.get_rng_state(), np.random.get_state()[1].copy()
+    ConvNet(2, 4, 3, 1, 8, 2, generator=torch_generator(0), random_filters=True)
+    ConvNet(1, 4, 3, 3, 8, 10, generator=torch_generator(0), random_filters=False)
+    VGG16()
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state)
+
+
+def test_convnet_built_on_meta_is_initialised_from_its_generator_only():
+    a = ConvNet(2, 4, 3, 1, 8, 2, generator=torch_generator(3), random_filters=False)
+    torch.manual_seed(123)  # the global seed must not matter
+    b = ConvNet(2, 4, 3, 1, 8, 2, generator=torch_generator(3), random_filters=False)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    bn = a.features[2]
+    assert torch.equal(bn.running_mean, torch.zeros(4)) and torch.equal(bn.running_var, torch.ones(4))
+    assert torch.equal(bn.weight, torch.ones(4)) and torch.equal(bn.bias, torch.zeros(4))
+
+
+@pytest.mark.parametrize("holds", ["no", "yes", float("nan"), 1, 0.0, None, torch.tensor([True, False])])
+def test_invariant_outcome_must_be_a_boolean(out, holds):
+    c = Claims("01_demo", seed=0)
+    with pytest.raises(TypeError, match="holds: expected a boolean"):
+        c.invariant("a.b", "x", ours=1, holds=holds)
+
+
+def test_invariant_accepts_numpy_and_torch_booleans(out):
+    c = Claims("01_demo", seed=0)
+    assert c.invariant("a.np", "x", ours=1, holds=np.float64(1.0) < 2).verdict == "holds"
+    assert c.invariant("a.torch", "x", ours=1, holds=torch.tensor(1.0) > 2).verdict == "fails"
+    with pytest.raises(TypeError, match="matched: expected a boolean"):
+        c.judge("a.j", "x", paper=1, ours=1, matched="yes")
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: thm31_requirement(10, 96, 28, 1.2, 0.01), "delta: expected a number in \\(0, 1\\)"),
+        (lambda: thm31_requirement(10, 96, 28, 0.0, 0.01), "delta"),
+        (lambda: thm31_requirement(10, 0, 28, 0.3, 0.01), "K: expected a whole number in \\[1"),
+        (lambda: thm31_requirement(10, 96, 0, 0.3, 0.01), "n: expected"),
+        (lambda: thm31_requirement(2.5, 96, 28, 0.3, 0.01), "k: expected a whole number"),
+        (lambda: thm31_requirement(10, 96, 28, 0.3, 0.0), "eps"),
+        (lambda: thm31_requirement(10, 96, 28, 0.3, 0.01, C=-1), "C: expected"),
+        (lambda: thm31_delta(0, 5, 32, 10, 96, 28, 0.01), "M: expected"),
+        (lambda: thm31_delta(32, 5, math.nan, 10, 96, 28, 0.01), "D: expected"),
+        (lambda: thm33_bound(-0.1, 0.2), "delta_k: expected a number in \\[0"),
+        (lambda: thm33_bound(0.1, "0.2"), "delta_2k: expected a real number"),
+        (lambda: thm33_bound(0.1, True), "delta_2k: expected a real number"),
+    ],
+)
+def test_theory_functions_refuse_values_outside_their_hypotheses(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_theory_bound_is_infinite_where_the_theorem_says_nothing():
+    assert thm33_bound(0.5, 1.0) == math.inf and thm33_bound(1.0, 0.5) == math.inf
+    np.testing.assert_array_equal(thm33_bound([0.1, 0.2], [1.5, 2.0]), [math.inf, math.inf])
+
+
+class _Hostile:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):  # unpickling this would create the marker file
+        return (open, (str(self.marker), "w"))
+
+
+def _cifar_batches(folder, data=None, labels=None, payload=None):
+    import pickle
+
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"data": np.zeros((2, 3072), np.uint8) if data is None else data,
+            b"labels": [0, 1] if labels is None else labels,
+        }
+        if payload is not None:
+            batch[b"extra"] = payload
+        with open(folder / name, "wb") as f:
+            pickle.dump(batch, f)
+
+
+def test_cifar_batches_go_through_the_restricted_unpickler(tmp_path):
+    from invertlib.data import load_cifar10
+
+    marker = tmp_path / "pwned"
+    _cifar_batches(tmp_path, payload=_Hostile(marker))
+    with pytest.raises(ValueError, match="refusing to load (io|builtins).open"):
+        load_cifar10("test", tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "data, labels, match",
+    [
+        (np.full((2, 3072), 300, np.int64), None, "pixel values outside the integers 0-255"),
+        (np.full((2, 3072), -1, np.int64), None, "pixel values outside"),
+        (np.full((2, 3072), 0.5), None, "pixel values outside"),
+        (None, [0, 10], "labels outside the integers 0-9"),
+        (None, [0, -1], "labels outside"),
+        (None, [0.0, 1.5], "labels outside"),
+        (None, [0, 1, 2], "expected \\(N, 3072\\) with N labels"),
+    ],
+)
+def test_cifar_values_are_checked_before_any_cast(tmp_path, data, labels, match):
+    from invertlib.data import load_cifar10
+
+    _cifar_batches(tmp_path, data=data, labels=labels)
+    with pytest.raises(ValueError, match=match):
+        load_cifar10("test", tmp_path)
+
+
+def test_idx_header_sizes_cannot_overflow(tmp_path):
+    from invertlib.data import read_idx
+
+    # three dimensions of 2^32 - 1: their product overflows int64, the file holds 6 bytes of data
+    raw = bytes([0, 0, 0x08, 3]) + (0xFFFFFFFF).to_bytes(4, "big") * 3 + bytes(6)
+    (tmp_path / "forged-idx3-ubyte").write_bytes(raw)
+    with pytest.raises(ValueError, match="truncated or corrupt IDX data"):
+        read_idx(tmp_path / "forged-idx3-ubyte")
