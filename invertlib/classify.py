@@ -116,6 +116,7 @@ def fit(
     """Train with Adam and cross-entropy. Random filters: estimate the batch-norm statistics on x,
     cache the features, train the classifier only. Learned: train every parameter."""
     start = time.perf_counter()
+    check_generator(generator)  # None would silently turn shuffling off
     epochs = check_int(epochs, "epochs")
     losses = []
     if model.random_filters:

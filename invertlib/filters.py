@@ -54,6 +54,23 @@ def gaussian_filters(
     return w
 
 
+def filter_norms(w) -> torch.Tensor:
+    """||w_i|| of every filter (K, ...) -> (K,). Where squaring would overflow (entries near 1e200)
+    or underflow (near 1e-200) the filter is first scaled by its largest entry; elsewhere this is
+    the plain norm, bit for bit."""
+    f = as_tensor(w, "w").flatten(1)
+    norms = f.norm(dim=1)
+    if not f.is_floating_point():
+        return norms
+    risky = ~torch.isfinite(norms) | (norms < torch.finfo(f.dtype).tiny ** 0.5)
+    if bool(risky.any()):
+        peak = f[risky].abs().amax(dim=1)
+        scaled = (f[risky] / torch.where(peak > 0, peak, torch.ones_like(peak))[:, None]).norm(dim=1)
+        norms = norms.clone()
+        norms[risky] = peak * scaled
+    return norms
+
+
 def normalize_filters(w) -> torch.Tensor:
     """Scale every filter w_i (shape (M, l) or (M, l, l)) to unit l2 norm.
 
@@ -64,7 +81,7 @@ def normalize_filters(w) -> torch.Tensor:
     if w.dim() not in (3, 4):
         raise ValueError(f"w: expected a filter bank of shape (K, M, l) or (K, M, l, l), got {tuple(w.shape)}")
     check_finite(w, "w")
-    norms = w.flatten(1).norm(dim=1)
+    norms = filter_norms(w)
     dead = torch.nonzero(norms == 0).flatten()
     if len(dead):
         raise ValueError(f"w: filters {dead.tolist()[:10]} are all zero and cannot be normalised")

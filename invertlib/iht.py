@@ -65,6 +65,11 @@ def model_iht(
         raise ValueError(f"step: expected a positive number or 'normalized', got {step!r}")
     nd = W.ndim + 1
     x_norm = _norm(x, nd)
+    if bool((x_norm == 0).any()):
+        raise ValueError(
+            f"x: samples {torch.nonzero(x_norm.flatten() == 0).flatten().tolist()[:10]} are zero; their relative "
+            "residuals are undefined (and the code of a zero signal is zero)"
+        )
     z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
     d = x
     residuals = [torch.ones_like(x_norm)]

@@ -16,7 +16,13 @@ def relative_error(estimate, reference) -> torch.Tensor:
         raise ValueError(
             f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
         )
-    return (estimate - reference).flatten(1).norm(dim=1) / reference.flatten(1).norm(dim=1)
+    norms = reference.flatten(1).norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(
+            f"reference: samples {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; their relative "
+            "error is undefined"
+        )
+    return (estimate - reference).flatten(1).norm(dim=1) / norms
 
 
 def rescale_to(estimate, reference) -> torch.Tensor:

@@ -32,20 +32,35 @@ def claims_dir() -> Path:
     return out
 
 
-def atomic_write(path: Path, write) -> Path:
-    """Call write(tmp_path) and move the result onto `path` only if it succeeded, so a crash
-    never leaves a half-written file behind."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less the umask)
+def _mode() -> int:
+    # mkstemp creates files 0600; a finished file gets the mode a plain open() would (0666 less the umask)
     umask = os.umask(0o022)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call write(tmp_path) and move the result onto `path` only if it succeeded, so a crash
+    never leaves a half-written file behind (the temporary file is removed on any failure)."""
+    return atomic_write_all({Path(path): write})[0]
+
+
+def atomic_write_all(writers: dict) -> list[Path]:
+    """{path: write} written together: every write(tmp_path) runs first, and the files are moved
+    into place only when all of them succeeded (a figure's PNG and PDF never disagree)."""
+    tmps = {}
     try:
-        write(Path(tmp))
-        os.replace(tmp, path)
+        for path, write in writers.items():
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+            os.close(fd)
+            tmps[path] = Path(tmp)
+            write(tmps[path])
+            os.chmod(tmps[path], _mode())
+        for path, tmp in tmps.items():
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
         raise
-    return path
+    return list(tmps)

@@ -14,7 +14,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from .paths import atomic_write, figures_dir
+from .paths import atomic_write, atomic_write_all, figures_dir
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -43,17 +43,15 @@ def _check_name(name: str) -> str:
 
 
 def save_figure(fig: plt.Figure, name: str) -> list[Path]:
-    """Write `fig` as figures/<name>.png and figures/<name>.pdf; returns the two paths."""
+    """Write `fig` as figures/<name>.png and figures/<name>.pdf, both or neither; returns the two paths."""
     _check_name(name)
     out = figures_dir()
-    paths = []
-    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
-        paths.append(
-            atomic_write(
-                out / f"{name}.{ext}", lambda tmp, ext=ext, meta=meta: fig.savefig(tmp, format=ext, metadata=meta)
-            )
-        )
-    return paths
+    return atomic_write_all(
+        {
+            out / f"{name}.{ext}": lambda tmp, ext=ext, meta=meta: fig.savefig(tmp, format=ext, metadata=meta)
+            for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None}))
+        }
+    )
 
 
 def save_table(table, name: str, float_format: str = "%.6g") -> None:

@@ -26,9 +26,9 @@ import math
 
 import torch
 
-from ._checks import as_tensor, check_int
+from ._checks import as_tensor, check_finite, check_int
 from .conv import ConvOperator
-from .filters import gaussian_filters
+from .filters import filter_norms, gaussian_filters
 from .rng import check_generator
 from .sparsity import PoolingModel
 
@@ -283,6 +283,11 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
     counts = torch.zeros(sets.shape[0], model.n_regions, dtype=torch.long)
     counts.scatter_add_(1, region_of[sets], torch.ones_like(sets))
     supports = sets[(counts <= per_region).all(dim=1)]
+    if supports.shape[0] == 0:
+        raise ValueError(
+            f"k: no support of the model holds {s} atoms ({model.n_regions} regions of {model.region_size}, "
+            f"at most {per_region} atom(s) each); choose a smaller k"
+        )
     A = W.matrix()
     G = A @ A.T
     best, best_support = -math.inf, None
@@ -307,8 +312,9 @@ def coherence(w, pairwise: bool = False, shifts: bool = False, stride: int = 1):
     w = as_tensor(w, "w")
     if w.dim() < 2 or w.shape[0] < 2:
         raise ValueError(f"w: expected a filter bank (K, M, ...) with K >= 2, got {tuple(w.shape)}")
+    check_finite(w, "w")
     f = w.flatten(1)
-    norms = f.norm(dim=1)
+    norms = filter_norms(w)
     if bool((norms == 0).any()):
         raise ValueError(
             f"w: filters {torch.nonzero(norms == 0).flatten().tolist()[:10]} are all zero; their cosine is undefined"

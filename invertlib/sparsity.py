@@ -30,6 +30,7 @@ Internally a batch of codes is viewed as regions, shape (B, R, P): R = number of
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import scipy.sparse
@@ -65,6 +66,11 @@ class PoolingModel:
     """
 
     def __init__(self, code_shape, pool: int | None = None, stride: int | None = None):
+        code_shape = tuple(code_shape) if isinstance(code_shape, (tuple, list, torch.Size)) else code_shape
+        if not isinstance(code_shape, tuple) or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in code_shape
+        ):
+            raise TypeError(f"code_shape: expected a tuple of integers (K, n) or (K, n, n), got {code_shape!r}")
         code_shape = tuple(int(s) for s in code_shape)
         if len(code_shape) not in (2, 3) or min(code_shape) < 1:
             raise ValueError(f"code_shape: expected (K, n) or (K, n, n) with positive sizes, got {code_shape}")

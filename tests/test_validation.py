@@ -140,3 +140,84 @@ def test_idx_header_sizes_cannot_overflow(tmp_path):
     (tmp_path / "forged-idx3-ubyte").write_bytes(raw)
     with pytest.raises(ValueError, match="truncated or corrupt IDX data"):
         read_idx(tmp_path / "forged-idx3-ubyte")
+
+
+def test_norms_survive_huge_and_tiny_filters():
+    from invertlib import gaussian_filters, normalize_filters
+    from invertlib.filters import filter_norms
+    from invertlib.rip import coherence
+
+    w = gaussian_filters(6, 3, 3, generator=torch_generator(0))
+    for scale in (1e200, 1e-200):
+        torch.testing.assert_close(normalize_filters(w * scale), normalize_filters(w), rtol=1e-14, atol=1e-15)
+        assert coherence(w * scale) == pytest.approx(coherence(w), rel=1e-12)
+        assert coherence(w * scale, shifts=True) == pytest.approx(coherence(w, shifts=True), rel=1e-12)
+        torch.testing.assert_close(filter_norms(w * scale) / scale, filter_norms(w), rtol=1e-14, atol=0)
+    assert torch.equal(filter_norms(w), w.flatten(1).norm(dim=1))  # ordinary filters: the plain norm, bit for bit
+    with pytest.raises(ValueError, match="w: filters \\[0\\] are all zero"):
+        normalize_filters(torch.cat([torch.zeros_like(w[:1]), w]))
+    with pytest.raises(ValueError, match="w: expected finite values"):
+        coherence(w * float("inf"))
+
+
+def test_zero_references_and_signals_are_refused():
+    from invertlib import ConvOperator, gaussian_filters
+    from invertlib.iht import model_iht
+    from invertlib.metrics import relative_error
+    from invertlib.sparsity import PoolingModel
+
+    with pytest.raises(ValueError, match="reference: samples \\[1\\] are zero"):
+        relative_error(torch.ones(2, 3), torch.tensor([[1.0, 0, 0], [0, 0, 0]]))
+    W = ConvOperator(gaussian_filters(4, 2, 3, generator=torch_generator(0)), 8)
+    x = torch.randn((3,) + W.in_shape, generator=torch_generator(1), dtype=torch.float64)
+    x[2] = 0
+    with pytest.raises(ValueError, match="x: samples \\[2\\] are zero"):
+        model_iht(W, x, PoolingModel(W.out_shape, 2).projector(2), n_iter=2)
+
+
+def test_sparsity_model_shapes_and_capacity():
+    from invertlib import ConvOperator, gaussian_filters
+    from invertlib.rip import exact_delta
+    from invertlib.sparsity import PoolingModel
+
+    for shape in [(4.7, 6), (4, "6"), (True, 6), 46]:
+        with pytest.raises(TypeError, match="code_shape: expected a tuple of integers"):
+            PoolingModel(shape, 2)
+    assert PoolingModel(torch.Size([4, 6]), 2).code_shape == (4, 6) == PoolingModel((np.int64(4), 6), 2).code_shape
+    W = ConvOperator(gaussian_filters(2, 1, 3, generator=torch_generator(0)), 3)  # n = 1: one atom per region
+    with pytest.raises(ValueError, match="k: no support of the model holds 4 atoms"):
+        exact_delta(W, PoolingModel(W.out_shape), 2, per_region=2)
+
+
+def test_fit_needs_a_generator():
+    from invertlib.classify import fit
+
+    net = ConvNet(1, 4, 3, 1, 8, 2, generator=torch_generator(0), random_filters=True)
+    with pytest.raises(TypeError, match="generator: expected a torch.Generator"):
+        fit(net, torch.zeros(4, 1, 8, 8), torch.zeros(4, dtype=torch.long), generator=None)
+
+
+def test_figure_formats_are_written_together_or_not_at_all(out, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from invertlib.plotting import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    real = fig.savefig
+
+    def fail_on_pdf(path, format=None, **kw):
+        if format == "pdf":
+            raise OSError("disk full")
+        return real(path, format=format, **kw)
+
+    monkeypatch.setattr(fig, "savefig", fail_on_pdf)
+    with pytest.raises(OSError, match="disk full"):
+        save_figure(fig, "fig0_pair")
+    assert list(out.iterdir()) == []  # no PNG alone, no temporary file
+    monkeypatch.setattr(fig, "savefig", real)
+    assert [p.name for p in save_figure(fig, "fig0_pair")] == ["fig0_pair.png", "fig0_pair.pdf"]
+    plt.close(fig)
