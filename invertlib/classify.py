@@ -183,7 +183,17 @@ def prepare(images, mean: torch.Tensor | None = None, std: torch.Tensor | None =
     `size` (28 x 28 Fashion-MNIST -> 32 x 32, so that three 2x2 poolings tile it) and standardised
     per channel with the given (training-set) mean and std, or its own. Returns (x, mean, std)."""
     # a copy: the IDX loader's arrays are read-only views of the file, which torch warns about
-    x = (images.clone() if isinstance(images, torch.Tensor) else torch.from_numpy(np.array(images))).float() / 255.0
+    x = images.clone() if isinstance(images, torch.Tensor) else torch.from_numpy(np.array(images))
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"images: expected integer pixel values 0-255 (uint8, as the loaders give), got {x.dtype}")
+    if x.numel() and (int(x.min()) < 0 or int(x.max()) > 255):
+        raise ValueError(f"images: expected pixel values 0-255, got values in [{int(x.min())}, {int(x.max())}]")
+    if x.dim() not in (3, 4) or (x.dim() == 4 and x.shape[-1] not in (1, 3)):
+        raise ValueError(
+            f"images: expected (N, H, W) or channels-last (N, H, W, C) with C = 1 or 3, got {tuple(x.shape)}"
+            + ("; for channels-first (N, C, H, W) pass images.permute(0, 2, 3, 1)" if x.dim() == 4 else "")
+        )
+    x = x.float() / 255.0
     x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
     if size is not None and size != x.shape[-1]:
         pad = size - x.shape[-1]

@@ -55,8 +55,8 @@ class ConvOperator:
                 f"w: expected a filter bank of shape (K, M, l) for 1-D or (K, M, l, l) "
                 f"for 2-D convolution, got {tuple(w.shape)}"
             )
-        if not w.is_floating_point():
-            raise TypeError(f"w: expected a floating-point tensor, got {w.dtype}")
+        if w.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"w: expected real floating-point filters (float32 or float64), got {w.dtype}")
         check_finite(w, "w")
         self.ndim = w.dim() - 2
         if self.ndim == 2 and w.shape[2] != w.shape[3]:

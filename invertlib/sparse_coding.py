@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import as_tensor, check_int
+from ._checks import as_tensor, check_int, check_trailing_shape
 from .conv import ConvOperator
 from .rng import check_generator
 from .sparsity import PoolingModel
@@ -54,8 +54,12 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
     (see `spectral_norm_sq`); support: bool (B, K, n, n) or None.
     """
     x = as_tensor(x, "x")
+    # x must be a batch of inputs of W: a 1-channel x would otherwise broadcast against M channels
+    check_trailing_shape(x, "x", W.in_shape, "a batch of inputs of W: M channels of size D")
+    if x.dim() != len(W.in_shape) + 1:
+        raise ValueError(f"x: expected a batch (B, {', '.join(map(str, W.in_shape))}), got {tuple(x.shape)}")
     n_iter = check_int(n_iter, "n_iter")
-    if not L > 0:
+    if not isinstance(L, (int, float)) or isinstance(L, bool) or not L > 0 or L == float("inf"):
         raise ValueError(f"L: expected a positive bound on ||W||^2, got {L!r}")
     nd = W.ndim + 1
     lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device)

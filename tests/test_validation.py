@@ -221,3 +221,42 @@ def test_figure_formats_are_written_together_or_not_at_all(out, monkeypatch):
     monkeypatch.setattr(fig, "savefig", real)
     assert [p.name for p in save_figure(fig, "fig0_pair")] == ["fig0_pair.png", "fig0_pair.pdf"]
     plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "images, error, match",
+    [
+        (np.random.default_rng(0).random((4, 28, 28)), TypeError, "images: expected integer pixel values 0-255"),
+        (np.full((4, 28, 28), 300), ValueError, "images: expected pixel values 0-255"),
+        (np.zeros((4, 3, 32, 32), np.uint8), ValueError, "channels-first .* pass images.permute\\(0, 2, 3, 1\\)"),
+        (np.zeros((4, 32), np.uint8), ValueError, "images: expected \\(N, H, W\\)"),
+    ],
+)
+def test_prepare_refuses_images_it_would_misread(images, error, match):
+    from invertlib.classify import prepare
+
+    with pytest.raises(error, match=match):
+        prepare(images)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex128, torch.int64, torch.bool, torch.float16])
+def test_conv_operator_needs_real_float_filters(dtype):
+    from invertlib import ConvOperator
+
+    with pytest.raises(TypeError, match="w: expected real floating-point filters \\(float32 or float64\\)"):
+        ConvOperator(torch.ones(2, 1, 3).to(dtype), 5)
+
+
+def test_lasso_refuses_inputs_that_would_broadcast():
+    from invertlib import ConvOperator, gaussian_filters
+    from invertlib.sparse_coding import lasso_fista
+
+    W = ConvOperator(gaussian_filters(3, 2, 3, generator=torch_generator(0), ndim=2), 6, padding=1)
+    one_channel = torch.ones(1, 1, 6, 6, dtype=torch.float64)
+    with pytest.raises(ValueError, match="x: expected shape \\(\\.\\.\\., 2, 6, 6\\)"):
+        lasso_fista(W, one_channel, 0.1, L=10.0)
+    with pytest.raises(ValueError, match="x: expected a batch \\(B, 2, 6, 6\\)"):
+        lasso_fista(W, torch.ones(2, 6, 6, dtype=torch.float64), 0.1, L=10.0)
+    for L in (0.0, float("inf"), float("nan"), "10"):
+        with pytest.raises(ValueError, match="L: expected a positive bound"):
+            lasso_fista(W, torch.ones(1, 2, 6, 6, dtype=torch.float64), 0.1, L=L)
