@@ -18,6 +18,29 @@ def as_tensor(x, name: str) -> torch.Tensor:
     raise TypeError(f"{name}: expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
 
 
+def check_real(x: torch.Tensor, name: str) -> torch.Tensor:
+    """float32 or float64 only: complex, integer, boolean and half-precision values are refused,
+    because every routine here would silently misread or truncate them."""
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name}: expected real floating-point values (float32 or float64), got {x.dtype}")
+    return x
+
+
+def check_nonempty(x: torch.Tensor, name: str) -> torch.Tensor:
+    if x.numel() == 0:
+        raise ValueError(f"{name}: expected at least one value, got an empty tensor of shape {tuple(x.shape)}")
+    return x
+
+
+def real_tensor(x, name: str, *, finite: bool = True) -> torch.Tensor:
+    """The common checks of an array argument: a tensor (or numpy array) of float32/float64,
+    not empty, and (by default) finite."""
+    x = check_nonempty(check_real(as_tensor(x, name), name), name)
+    if finite:
+        check_finite(x, name)
+    return x
+
+
 def check_finite(x: torch.Tensor, name: str) -> None:
     if x.is_floating_point() and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())

@@ -22,7 +22,15 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_tensor, check_dtype, check_finite, check_int, check_trailing_shape
+from ._checks import (
+    as_tensor,
+    check_dtype,
+    check_finite,
+    check_int,
+    check_nonempty,
+    check_real,
+    check_trailing_shape,
+)
 from .rng import check_generator
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
@@ -57,6 +65,7 @@ class ConvOperator:
             )
         if w.dtype not in (torch.float32, torch.float64):
             raise TypeError(f"w: expected real floating-point filters (float32 or float64), got {w.dtype}")
+        check_nonempty(w, "w")
         check_finite(w, "w")
         self.ndim = w.dim() - 2
         if self.ndim == 2 and w.shape[2] != w.shape[3]:
@@ -97,24 +106,27 @@ class ConvOperator:
         )
 
     def _batched(self, x, name: str, shape: tuple[int, ...], what: str):
-        x = as_tensor(x, name)
+        x = check_real(as_tensor(x, name), name)
         check_trailing_shape(x, name, shape, what)
+        check_nonempty(x, name)
         check_dtype(x, name, self.dtype, "the filters w")
         check_finite(x, name)
         lead = x.shape[: x.dim() - len(shape)]
         return x.reshape((-1,) + shape), lead
 
-    def forward(self, x) -> torch.Tensor:
-        """h = W x: (..., M, D[, D]) -> (..., K, n[, n]), any leading batch dimensions."""
-        xb, lead = self._batched(x, "x", self.in_shape, f"M={self.M} channels of size D={self.D}")
+    def forward(self, x, *, name: str = "x") -> torch.Tensor:
+        """h = W x: (..., M, D[, D]) -> (..., K, n[, n]), any leading batch dimensions. `name` is
+        the caller's name for x in error messages."""
+        xb, lead = self._batched(x, name, self.in_shape, f"M={self.M} channels of size D={self.D}")
         h = _CONV[self.ndim](xb, self.w, stride=self.stride, padding=self.padding)
         return h.reshape(lead + self.out_shape)
 
     __call__ = forward
 
-    def adjoint(self, h) -> torch.Tensor:
-        """x = W^T h (transposed convolution, tied filters): (..., K, n[, n]) -> (..., M, D[, D])."""
-        hb, lead = self._batched(h, "h", self.out_shape, f"K={self.K} filters times n={self.n} shifts")
+    def adjoint(self, h, *, name: str = "h") -> torch.Tensor:
+        """x = W^T h (transposed convolution, tied filters): (..., K, n[, n]) -> (..., M, D[, D]).
+        `name` is the caller's name for h in error messages (a code z, say)."""
+        hb, lead = self._batched(h, name, self.out_shape, f"K={self.K} filters times n={self.n} shifts")
         # n tiles D exactly (checked in __init__), so no output_padding is needed.
         x = _CONV_T[self.ndim](hb, self.w, stride=self.stride, padding=self.padding)
         return x.reshape(lead + self.in_shape)

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from ._checks import as_tensor, check_finite, check_int
+from ._checks import as_tensor, check_int, real_tensor
 from .rng import check_generator
 
 SCALES = ("paper", "unit", "none")
@@ -40,6 +40,8 @@ def gaussian_filters(
     Returns a tensor of shape (K, M, l) or (K, M, l, l).
     """
     K, M, l = check_int(K, "K"), check_int(M, "M"), check_int(l, "l")
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype}")
     if ndim not in (1, 2):
         raise ValueError(f"ndim: expected 1 or 2 spatial dimensions, got {ndim!r}")
     if scale not in SCALES:
@@ -77,10 +79,9 @@ def normalize_filters(w) -> torch.Tensor:
     w: (K, M, l) or (K, M, l, l). An all-zero filter (a dead unit of a trained network) cannot
     be normalised and is an error naming its index.
     """
-    w = as_tensor(w, "w")
+    w = real_tensor(w, "w")
     if w.dim() not in (3, 4):
         raise ValueError(f"w: expected a filter bank of shape (K, M, l) or (K, M, l, l), got {tuple(w.shape)}")
-    check_finite(w, "w")
     norms = filter_norms(w)
     dead = torch.nonzero(norms == 0).flatten()
     if len(dead):

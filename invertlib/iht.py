@@ -12,6 +12,7 @@ invertlib.cnn) and Phi z_1 = W^T 𝕄(Wx, k): the one-step reconstruction x_hat 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,10 +60,17 @@ def model_iht(
     tol: stop early once no sample's relative residual changed by more than tol in an iteration.
     keep: iterations at which to keep a copy of z_i (for error-versus-iterations curves).
     """
+    W.forward(x)  # checks x: a batch of inputs of W (shape, dtype, finite, not empty)
     x = as_tensor(x, "x")
     n_iter = check_int(n_iter, "n_iter")
-    if not (step == "normalized" or (isinstance(step, (int, float)) and step > 0)):
-        raise ValueError(f"step: expected a positive number or 'normalized', got {step!r}")
+    if not (
+        step == "normalized" or (isinstance(step, (int, float)) and not isinstance(step, bool) and 0 < step < math.inf)
+    ):
+        raise ValueError(f"step: expected a positive finite number or 'normalized', got {step!r}")
+    if not callable(project):
+        raise TypeError(f"project: expected a function z -> M(z, k) such as PoolingModel.projector(k), got {project!r}")
+    if tol is not None and not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"tol: expected None or a number >= 0, got {tol!r}")
     nd = W.ndim + 1
     x_norm = _norm(x, nd)
     if bool((x_norm == 0).any()):

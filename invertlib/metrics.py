@@ -6,12 +6,12 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from ._checks import as_tensor
+from ._checks import as_tensor, real_tensor
 
 
 def relative_error(estimate, reference) -> torch.Tensor:
     """Per-sample ||estimate - reference||_2 / ||reference||_2 over a batch: (B, ...) -> (B,)."""
-    estimate, reference = as_tensor(estimate, "estimate"), as_tensor(reference, "reference")
+    estimate, reference = real_tensor(estimate, "estimate"), real_tensor(reference, "reference")
     if estimate.shape != reference.shape:
         raise ValueError(
             f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
@@ -28,7 +28,7 @@ def relative_error(estimate, reference) -> torch.Tensor:
 def rescale_to(estimate, reference) -> torch.Tensor:
     """Each estimate scaled to the l2 norm of its reference (Section 4.4, step 3: x_hat is
     rescaled to ||x|| before decoding): (B, ...) -> (B, ...). A zero estimate is an error."""
-    estimate, reference = as_tensor(estimate, "estimate"), as_tensor(reference, "reference")
+    estimate, reference = real_tensor(estimate, "estimate"), real_tensor(reference, "reference")
     if estimate.shape != reference.shape:
         raise ValueError(
             f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
@@ -51,9 +51,10 @@ def fitted_image_error(decoded, original) -> torch.Tensor:
     brightness (the tied deconvnet has no biases, the inversion starts from grey), so both are
     compared on structure; 0 is perfect, 1 is no better than a flat image.
     """
+    fitted = fit_to(decoded, original)  # checks both: (B, C, H, W) of the same shape
     x = as_tensor(original, "original")
     xc = x - x.mean(dim=(2, 3), keepdim=True)
-    return (fit_to(decoded, x) - x).flatten(1).norm(dim=1) / xc.flatten(1).norm(dim=1)
+    return (fitted - x).flatten(1).norm(dim=1) / xc.flatten(1).norm(dim=1)
 
 
 def fit_to(decoded, original) -> torch.Tensor:
@@ -70,9 +71,17 @@ def fit_to(decoded, original) -> torch.Tensor:
 def psnr(decoded, original) -> np.ndarray:
     """Peak signal-to-noise ratio in dB per image (scikit-image), 10 log10(1 / MSE), of RGB
     images in [0, 1]: decoded, original (B, H, W, 3) -> (B,)."""
-    d, x = as_tensor(decoded, "decoded"), as_tensor(original, "original")
+    d, x = real_tensor(decoded, "decoded"), real_tensor(original, "original")
     if d.shape != x.shape or d.dim() != 4:
         raise ValueError(f"decoded: expected the shape of original (B, H, W, 3) {tuple(x.shape)}, got {tuple(d.shape)}")
+    if x.shape[-1] not in (1, 3):
+        raise ValueError(f"original: expected channels-last RGB (B, H, W, 3) images, got {tuple(x.shape)}")
+    for name, t in (("decoded", d), ("original", x)):
+        if float(t.min()) < 0 or float(t.max()) > 1:
+            raise ValueError(
+                f"{name}: expected RGB values in [0, 1] (clip a decoded image first), got [{float(t.min()):.3g}, "
+                f"{float(t.max()):.3g}]"
+            )
     d, x = d.detach().double().numpy(), x.detach().double().numpy()
     return np.array([peak_signal_noise_ratio(x[j], d[j], data_range=1.0) for j in range(len(x))])
 

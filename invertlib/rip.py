@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from ._checks import as_tensor, check_finite, check_int
+from ._checks import as_tensor, check_int, real_tensor
 from .conv import ConvOperator
 from .filters import filter_norms, gaussian_filters
 from .rng import check_generator
@@ -44,13 +44,16 @@ def _check_pair(W: ConvOperator, model: PoolingModel, regions: bool = False) -> 
 
 def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
     """The model-RIP ratio ||W^T z|| / ||z|| of every code in a batch: (B, K, n[, n]) -> (B,)."""
+    x = W.adjoint(z, name="z")  # checks z: a batch of codes of W's output shape, its dtype, finite
     z = as_tensor(z, "z")
+    if z.dim() != len(W.out_shape) + 1:
+        raise ValueError(f"z: expected a batch of codes (B, {', '.join(map(str, W.out_shape))}), got {tuple(z.shape)}")
     norms = z.flatten(1).norm(dim=1)
     if bool((norms == 0).any()):
         raise ValueError(
             f"z: codes {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; the ratio is undefined"
         )
-    return W.adjoint(z).flatten(1).norm(dim=1) / norms
+    return x.flatten(1).norm(dim=1) / norms
 
 
 def model_rip_ratios(
@@ -90,7 +93,9 @@ def model_rip_ratios(
 
 def delta_from_ratios(ratios) -> float:
     """max |r^2 - 1| over observed ratios r = ||W^T z|| / ||z||: a lower bound on delta_k."""
-    ratios = as_tensor(ratios, "ratios")
+    ratios = real_tensor(ratios, "ratios")
+    if bool((ratios < 0).any()):
+        raise ValueError(f"ratios: expected norms ratios >= 0, got a minimum of {float(ratios.min())}")
     return float((ratios**2 - 1).abs().max())
 
 
@@ -125,10 +130,28 @@ def atom_gram_rows(W: ConvOperator, idx: torch.Tensor) -> torch.Tensor:
     return rows.reshape(idx.shape + (W.shape[0],))
 
 
+def _check_supports(W: ConvOperator, supports, name: str) -> torch.Tensor:
+    """A non-empty batch (B, s) of distinct flat code indices in 0..Kn-1, as int64."""
+    supports = as_tensor(supports, name)
+    if supports.is_floating_point() or supports.is_complex() or supports.dtype == torch.bool:
+        raise TypeError(f"{name}: expected integer code indices, got {supports.dtype}")
+    if supports.dim() != 2 or supports.numel() == 0:
+        raise ValueError(f"{name}: expected a non-empty batch (B, s) of flat code indices, got {tuple(supports.shape)}")
+    supports = supports.long()
+    if int(supports.min()) < 0 or int(supports.max()) >= W.shape[0]:
+        raise ValueError(
+            f"{name}: expected indices in 0..{W.shape[0] - 1} (the Kn entries of a code), "
+            f"got values in [{int(supports.min())}, {int(supports.max())}]"
+        )
+    if bool((supports.sort(dim=1).values.diff(dim=1) == 0).any()):
+        raise ValueError(f"{name}: an index appears twice in one support; a support is a set of distinct atoms")
+    return supports
+
+
 def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """delta_S and the Gram eigenvalues (lam_min, lam_max) for a batch of supports (B, s) of flat
     code indices. Returns (delta (B,), eigs (B, 2))."""
-    supports = as_tensor(supports, "supports").long()
+    supports = _check_supports(W, supports, "supports")
     deltas, eigs = [], []
     for start in range(0, supports.shape[0], batch_size):
         S = supports[start : start + batch_size]
@@ -166,13 +189,21 @@ def worst_case_delta(
     """
     _check_pair(W, model, regions=True)
     check_int(max_sweeps, "max_sweeps")
+    if n_candidates is not None:
+        check_int(n_candidates, "n_candidates")
     if starts is None:
         if generator is None:
             raise ValueError("generator: needed to draw random starting supports (or pass starts)")
         starts = model.sample_supports(k, check_int(n_starts, "n_starts"), generator=generator, per_region=per_region)
-    S = as_tensor(starts, "starts").long().clone().to(W.device)
-    if S.dim() != 2 or S.shape[1] != per_region * k:
+    S = _check_supports(W, starts, "starts").clone().to(W.device)
+    if S.shape[1] != per_region * k:
         raise ValueError(f"starts: expected shape (B, {per_region * k}) (per_region * k indices), got {tuple(S.shape)}")
+    crowded = (model.region_of[S.cpu()].sort(dim=1).values.diff(dim=1) == 0).sum(dim=1) if per_region == 1 else None
+    if crowded is not None and bool((crowded > 0).any()):
+        raise ValueError(
+            f"starts: supports {torch.nonzero(crowded > 0).flatten().tolist()[:10]} put two atoms in one region; "
+            "a support of M_k has at most one per region"
+        )
     B, s = S.shape
     Kn = W.shape[0]
     region_of = model.region_of.to(W.device)
@@ -309,10 +340,9 @@ def coherence(w, pairwise: bool = False, shifts: bool = False, stride: int = 1):
     filter against every filter displaced by a multiple of `stride` (its conv stride) by up to
     l - 1 taps in each direction, the pair (i, i) at displacement 0 excluded. Adding shifted
     atoms can only raise the coherence."""
-    w = as_tensor(w, "w")
+    w = real_tensor(w, "w")
     if w.dim() < 2 or w.shape[0] < 2:
         raise ValueError(f"w: expected a filter bank (K, M, ...) with K >= 2, got {tuple(w.shape)}")
-    check_finite(w, "w")
     f = w.flatten(1)
     norms = filter_norms(w)
     if bool((norms == 0).any()):

@@ -61,12 +61,15 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
     n_iter = check_int(n_iter, "n_iter")
     if not isinstance(L, (int, float)) or isinstance(L, bool) or not L > 0 or L == float("inf"):
         raise ValueError(f"L: expected a positive bound on ||W||^2, got {L!r}")
+    W.forward(x)  # checks x against W: dtype, finite, not empty
     nd = W.ndim + 1
     lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device)
+    if lam.dim() > 1 or (lam.dim() == 1 and len(lam) != len(x)):
+        raise ValueError(f"lam: expected a number or one weight per image ({len(x)}), got shape {tuple(lam.shape)}")
     if lam.dim() == 1:
         lam = lam.reshape((-1,) + (1,) * nd)
-    if bool((lam < 0).any()):
-        raise ValueError("lam: expected a nonnegative regularisation weight")
+    if not bool(torch.isfinite(lam).all()) or bool((lam < 0).any()):
+        raise ValueError("lam: expected a finite nonnegative regularisation weight")
     step = 1.0 / (1.02 * L)
     z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
     y, t = z, 1.0

@@ -37,7 +37,7 @@ import scipy.sparse
 import torch
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from ._checks import as_tensor, check_finite, check_int, check_trailing_shape
+from ._checks import as_tensor, check_finite, check_int, check_nonempty, check_real, check_trailing_shape
 from .rng import check_generator
 
 SWITCHES = ("known", "fixed")
@@ -136,6 +136,8 @@ class PoolingModel:
         """The k of M_k that matches a measured fraction of nonzero code entries (0..1):
         round(fraction * code_size), clipped to 1..R (a model code has at most one nonzero per
         region)."""
+        if isinstance(fraction, (str, bytes, bool)) or not isinstance(fraction, numbers.Real):
+            raise TypeError(f"fraction: expected a number in [0, 1], got {fraction!r}")
         fraction = float(fraction)
         if not 0 <= fraction <= 1:
             raise ValueError(f"fraction: expected the fraction of nonzero entries in [0, 1], got {fraction}")
@@ -168,8 +170,9 @@ class PoolingModel:
         return z.reshape(lead + self.code_shape)
 
     def _check_code(self, z, name: str = "z") -> torch.Tensor:
-        z = as_tensor(z, name)
+        z = check_real(as_tensor(z, name), name)
         check_trailing_shape(z, name, self.code_shape, f"codes of shape {self.code_shape}")
+        check_nonempty(z, name)
         check_finite(z, name)
         return z
 
@@ -317,6 +320,9 @@ class PoolingModel:
         the nonzeros can be matched to distinct windows containing them (maximum bipartite
         matching, scipy; one sample at a time, so a check, not a hot path)."""
         z = self._check_code(z)
+        k = self._check_k(k)
+        if per_region not in (1, 2):
+            raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")
         total = (z != 0).flatten(z.dim() - len(self.code_shape)).sum(dim=-1)
         if self.overlapping:
             if per_region != 1:

@@ -124,7 +124,7 @@ def test_estimator_errors():
     with pytest.raises(ValueError, match="model: its code shape"):
         model_rip_ratios(W, PoolingModel((3, 4)), 2, 10, generator=g)
     with pytest.raises(ValueError, match=r"starts: expected shape \(B, 3\)"):
-        worst_case_delta(W, model, 3, starts=torch.zeros(2, 2, dtype=torch.long))
+        worst_case_delta(W, model, 3, starts=torch.tensor([[0, 4], [4, 8]]))
     with pytest.raises(ValueError, match="too many"):
         exact_delta(ConvOperator(gaussian_filters(40, 1, 3, generator=g), 30), PoolingModel((40, 28)), 6)
 

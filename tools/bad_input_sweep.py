@@ -1,0 +1,234 @@
+"""Call invertlib's public functions with bad or edge inputs and sort what happens.
+
+Usage: .venv/bin/python tools/bad_input_sweep.py [--verbose]
+
+Every case is an input the function should refuse. Each outcome is one of
+  clear   - ValueError / TypeError / FileNotFoundError whose message starts with the name of one of
+            the call's arguments ("k: expected ...");
+  lowlevel - any other exception (torch/numpy internals, KeyError, a message naming no argument);
+  silent  - a result came back: a bug, the input was bad.
+Prints a count per outcome and the cases that were not clear; exits 1 if any case was silent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+
+import torch
+
+import invertlib as il
+from invertlib import cnn, conv, iht, metrics, rip, sparse_coding, sparsity, theory
+from invertlib.rng import torch_generator
+
+g = torch_generator(0)
+W1 = il.ConvOperator(il.gaussian_filters(4, 2, 3, generator=torch_generator(1)), 8)  # 1-D: code (4, 6)
+W2 = il.ConvOperator(il.gaussian_filters(3, 2, 3, generator=torch_generator(2), ndim=2), 6, padding=1)
+M1 = sparsity.PoolingModel(W1.out_shape, 2)
+M2 = sparsity.PoolingModel(W2.out_shape, 2)
+x1 = torch.randn((2,) + W1.in_shape, generator=torch_generator(3), dtype=torch.float64)
+z1 = M1.sample(2, 2, generator=torch_generator(4))
+nan = float("nan")
+inf = float("inf")
+
+
+def bad_tensors(shape, dtype=torch.float64, sized=True):
+    """Tensors that are wrong for an argument of `shape`: wrong rank, wrong size (when the size
+    is fixed, `sized`), empty, NaN, inf, complex, integer, boolean, a list."""
+    ok = torch.ones(shape, dtype=dtype)
+    wrong_size = torch.ones(shape[:-1] + (shape[-1] + 1,), dtype=dtype)
+    out = {
+        "rank-1": torch.ones(3, dtype=dtype),
+        "wrong size": wrong_size,
+        "empty": torch.ones((0,) + tuple(shape[1:]), dtype=dtype),
+        "NaN": ok * nan,
+        "inf": ok * inf,
+        "complex": ok.to(torch.complex128),
+        "integer": ok.long(),
+        "bool": ok.bool(),
+        "list": ok.tolist(),
+    }
+    if not sized:  # a filter bank of another size is still a filter bank
+        del out["wrong size"]
+    return out
+
+
+CASES = []
+
+
+def case(label, fn, *args, **kwargs):
+    CASES.append((label, fn, args, kwargs))
+
+
+# ---- conv and filters
+for name, w in bad_tensors((4, 2, 3), sized=False).items():
+    case(f"ConvOperator(w={name})", il.ConvOperator, w, 8)
+for v in (0, -1, 2.5, True, "8", 2):
+    case(f"ConvOperator(input_size={v!r})", il.ConvOperator, W1.w, v)
+for v in (0, -1, 1.5, 7):
+    case(f"ConvOperator(stride={v!r})", il.ConvOperator, W1.w, 8, v)
+for v in (-1, 0.5, True):
+    case(f"ConvOperator(padding={v!r})", il.ConvOperator, W1.w, 8, 1, v)
+for name, x in bad_tensors((2,) + W1.in_shape).items():
+    case(f"W.forward(x={name})", W1.forward, x)
+for name, h in bad_tensors((2,) + W1.out_shape).items():
+    case(f"W.adjoint(h={name})", W1.adjoint, h)
+case("W.forward(float32 x)", W1.forward, x1.float())
+for a in ((0, 2, 3), (4, 0, 3), (4, 2, 0), (2.5, 2, 3), (-1, 2, 3)):
+    case(f"gaussian_filters{a}", il.gaussian_filters, *a, generator=g)
+case("gaussian_filters(generator=None)", il.gaussian_filters, 4, 2, 3, generator=None)
+case("gaussian_filters(ndim=3)", il.gaussian_filters, 4, 2, 3, generator=g, ndim=3)
+case("gaussian_filters(scale='big')", il.gaussian_filters, 4, 2, 3, generator=g, scale="big")
+case("gaussian_filters(dtype=int)", il.gaussian_filters, 4, 2, 3, generator=g, dtype=torch.int64)
+for name, w in bad_tensors((4, 2, 3), sized=False).items():
+    case(f"normalize_filters({name})", il.normalize_filters, w)
+case("normalize_filters(zero filter)", il.normalize_filters, torch.zeros(2, 2, 3))
+for a in ((0, 3), (2, 0), (2.5, 3)):
+    case(f"orthonormal_filters{a}", il.orthonormal_filters, *a, generator=g)
+case("dot_test(batch=0)", il.dot_test, W1, generator=g, batch=0)
+case("dot_test(generator=None)", il.dot_test, W1, generator=None)
+case("matrix_mismatch(wrong W)", conv.matrix_mismatch, W1, torch.ones(3, 3), generator=g)
+case("frame_summary(W list)", conv.frame_summary, W1, [[1.0]])
+
+# ---- sparsity
+for shape in ((4.7, 6), (0, 6), (4, 6, 5), (4,), (4, 6, 6, 6), "4,6", (True, 6)):
+    case(f"PoolingModel({shape!r})", sparsity.PoolingModel, shape, 2)
+for p in (0, -2, 4, 7, 2.5, "2"):
+    case(f"PoolingModel(pool={p!r})", sparsity.PoolingModel, (4, 6), p)
+case("PoolingModel(stride > pool)", sparsity.PoolingModel, (4, 6), 2, 3)
+case("PoolingModel 2-D pool=None", sparsity.PoolingModel, (3, 6, 6), None)
+for k in (0, -1, 13, 2.5, True, None, "2"):
+    case(f"model.sample(k={k!r})", M1.sample, k, 3, generator=g)
+for n in (0, -1, 2.5):
+    case(f"model.sample(n_samples={n!r})", M1.sample, 2, n, generator=g)
+case("model.sample(generator=None)", M1.sample, 2, 3, generator=None)
+case("model.sample(values='poisson')", M1.sample, 2, 3, generator=g, values="poisson")
+case("model.sample(per_region=3)", M1.sample, 2, 3, generator=g, per_region=3)
+for name, z in bad_tensors((2,) + M1.code_shape).items():
+    case(f"model.project(z={name})", M1.project, z, 2)
+for k in (0, 13, 2.5):
+    case(f"model.project(k={k!r})", M1.project, z1, k)
+case("model.project(switches='random')", M1.project, z1, 2, "random")
+case("model.contains(k=0)", M1.contains, z1, 0)
+case("model.contains(per_region=3)", M1.contains, z1, 2, 3)
+for f in (-0.1, 1.5, 12.0, nan, "0.1"):
+    case(f"k_for_sparsity({f!r})", M1.k_for_sparsity, f)
+case("n_supports(k=0)", M1.n_supports, 0)
+
+# ---- cnn and iht
+case("cnn_layer(x wrong shape)", cnn.cnn_layer, W1, torch.ones(2, 3, 8, dtype=torch.float64), 2)
+case("cnn_layer(pool=4)", cnn.cnn_layer, W1, x1, 4)
+for name, x in bad_tensors((2,) + W1.in_shape).items():
+    case(f"model_iht(x={name})", iht.model_iht, W1, x, M1.projector(2))
+case("model_iht(zero x)", iht.model_iht, W1, torch.zeros_like(x1), M1.projector(2))
+for s in (0, -1.0, "fast", nan, inf):
+    case(f"model_iht(step={s!r})", iht.model_iht, W1, x1, M1.projector(2), step=s)
+for n in (0, -1, 2.5):
+    case(f"model_iht(n_iter={n!r})", iht.model_iht, W1, x1, M1.projector(2), n_iter=n)
+case("model_iht(project=None)", iht.model_iht, W1, x1, None)
+case("model_iht(tol=-1)", iht.model_iht, W1, x1, M1.projector(2), tol=-1.0)
+case("one_step_inverse(x wrong)", iht.one_step_inverse, W1, torch.ones(2, 3, 8), M1.projector(2))
+case("one_step_errors(k=0)", iht.one_step_errors, W1, 0, 5, generator=g)
+case("one_step_errors(generator=None)", iht.one_step_errors, W1, 2, 5, generator=None)
+case("one_step_errors(pool=4)", iht.one_step_errors, W1, 2, 5, generator=g, pool=4)
+
+# ---- rip
+for name, z in bad_tensors((2,) + W1.out_shape).items():
+    case(f"rip_ratio(z={name})", rip.rip_ratio, W1, z)
+case("rip_ratio(zero code)", rip.rip_ratio, W1, torch.zeros_like(z1))
+case("model_rip_ratios(model of another shape)", rip.model_rip_ratios, W1, M2, 2, 5, generator=g)
+case("model_rip_ratios(k=0)", rip.model_rip_ratios, W1, M1, 0, 5, generator=g)
+case("model_rip_ratios(n_samples=0)", rip.model_rip_ratios, W1, M1, 2, 0, generator=g)
+for r in (torch.tensor([]), torch.tensor([nan, 1.0]), torch.tensor([-1.0]), [1.0, 2.0], "1"):
+    case(f"delta_from_ratios({r!r})", rip.delta_from_ratios, r)
+case("support_delta(index out of range)", rip.support_delta, W1, torch.tensor([[0, 99]]))
+case("support_delta(negative index)", rip.support_delta, W1, torch.tensor([[0, -1]]))
+case("support_delta(repeated index)", rip.support_delta, W1, torch.tensor([[0, 0]]))
+case("support_delta(float supports)", rip.support_delta, W1, torch.tensor([[0.5, 1.0]]))
+case("worst_case_delta(no generator, no starts)", rip.worst_case_delta, W1, M1, 2)
+case("worst_case_delta(starts wrong width)", rip.worst_case_delta, W1, M1, 2, starts=torch.tensor([[0, 1, 2]]))
+case("worst_case_delta(starts not in model)", rip.worst_case_delta, W1, M1, 2, starts=torch.tensor([[0, 1]]))
+case("worst_case_delta(n_candidates=0)", rip.worst_case_delta, W1, M1, 2, generator=g, n_candidates=0)
+case("exact_delta(k=0)", rip.exact_delta, W1, M1, 0)
+case("exact_delta(per_region=3)", rip.exact_delta, W1, M1, 1, 3)
+case("exact_delta(model of another shape)", rip.exact_delta, W1, M2, 1)
+case("rip_estimates(n_starts=1)", rip.rip_estimates, W1, M1, 2, 5, generator=g, n_starts=1)
+for name, w in bad_tensors((4, 2, 3), sized=False).items():
+    case(f"coherence({name})", rip.coherence, w)
+case("coherence(one filter)", rip.coherence, torch.ones(1, 2, 3))
+case("coherence(stride=0, shifts)", rip.coherence, W1.w, shifts=True, stride=0)
+case("coherence_report(bank list)", rip.coherence_report, {"a": [[1.0]]}, generator=g)
+case("coherence_report(n_random_draws=0)", rip.coherence_report, {"a": W2.w}, generator=g, n_random_draws=0)
+
+# ---- theory
+for a in ((10, 96, 28, 1.2, 0.01), (10, 96, 28, 0.3, 1.5), (0, 96, 28, 0.3, 0.01), (10, 96, 28, nan, 0.01)):
+    case(f"thm31_requirement{a}", theory.thm31_requirement, *a)
+for a in ((-0.1, 0.2), (0.1, nan), ("0.1", 0.2)):
+    case(f"thm33_bound{a}", theory.thm33_bound, *a)
+
+# ---- metrics
+case("relative_error(shapes differ)", metrics.relative_error, torch.ones(2, 3), torch.ones(2, 4))
+case("relative_error(zero reference)", metrics.relative_error, torch.ones(2, 3), torch.zeros(2, 3))
+case("relative_error(NaN)", metrics.relative_error, torch.ones(2, 3) * nan, torch.ones(2, 3))
+case("relative_error(complex)", metrics.relative_error, torch.ones(2, 3, dtype=torch.complex64), torch.ones(2, 3))
+case("rescale_to(zero estimate)", metrics.rescale_to, torch.zeros(2, 3), torch.ones(2, 3))
+case("rescale_to(shapes differ)", metrics.rescale_to, torch.ones(2, 3), torch.ones(3, 3))
+case("fitted_image_error(3-D)", metrics.fitted_image_error, torch.ones(2, 3, 4), torch.ones(2, 3, 4))
+case("psnr(out of range)", metrics.psnr, torch.full((1, 4, 4, 3), 2.0), torch.zeros(1, 4, 4, 3))
+case("psnr(NCHW)", metrics.psnr, torch.rand(1, 3, 4, 4, generator=g), torch.rand(1, 3, 4, 4, generator=g))
+
+# ---- sparse coding
+xs = torch.randn((1,) + W2.in_shape, generator=torch_generator(5))
+W2f = il.ConvOperator(W2.w.float(), 6, padding=1)
+case("lasso_fista(L=0)", sparse_coding.lasso_fista, W2f, xs, 0.1, L=0.0)
+case("lasso_fista(lam<0)", sparse_coding.lasso_fista, W2f, xs, -0.1, L=10.0)
+case("lasso_fista(lam NaN)", sparse_coding.lasso_fista, W2f, xs, nan, L=10.0)
+case("lasso_fista(lam wrong length)", sparse_coding.lasso_fista, W2f, xs, torch.ones(3), L=10.0)
+case("lasso_fista(1 channel)", sparse_coding.lasso_fista, W2f, xs[:, :1], 0.1, L=10.0)
+case("lasso_fista(x float64 vs W float32)", sparse_coding.lasso_fista, W2f, xs.double(), 0.1, L=10.0)
+case("algorithm2(k=0)", sparse_coding.algorithm2, W2f, xs, M2, 0, 0.1, L=10.0)
+case("spectral_norm_sq(n_iter=0)", sparse_coding.spectral_norm_sq, W2f, generator=g, n_iter=0)
+
+# ---- rng and claims
+case("torch_generator(-1)", il.torch_generator, -1)
+case("torch_generator(1.5)", il.torch_generator, 1.5)
+case("numpy_generator('a')", il.numpy_generator, "a")
+case("Claims(bad name)", il.Claims, "notebook", 0)
+
+
+def _names(fn, kwargs) -> set[str]:
+    try:
+        params = set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        params = set()
+    return params | set(kwargs) | {"self"}
+
+
+def classify(fn, args, kwargs):
+    try:
+        fn(*args, **kwargs)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        head = re.match(r"^([A-Za-z_][\w\[\]'\".]*)\s*:", str(exc))
+        if head and re.sub(r"[\[.].*$", "", head.group(1)) in _names(fn, kwargs):
+            return "clear", str(exc)
+        return "lowlevel", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - sorting every failure is the point
+        return "lowlevel", f"{type(exc).__name__}: {exc}"
+    return "silent", "returned a result"
+
+
+def main(argv: list[str]) -> int:
+    counts, shown = {"clear": 0, "lowlevel": 0, "silent": 0}, []
+    for label, fn, args, kwargs in CASES:
+        outcome, message = classify(fn, args, kwargs)
+        counts[outcome] += 1
+        if outcome != "clear" or "--verbose" in argv:
+            shown.append(f"{outcome:8s} {label}: {message.splitlines()[0][:160] if message else ''}")
+    print("\n".join(shown))
+    print(f"\n{len(CASES)} bad inputs: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 1 if counts["silent"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
