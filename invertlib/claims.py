@@ -175,6 +175,9 @@ class Claims:
         """Record a comparison with the paper's number by the tolerance ladder of `verdict_for`
         on |ours - paper| (`tol`: t for matched <= t, partly <= 3 t; or a pair (matched, partly)).
         `note` (why they differ) is kept when the verdict is not "matched", `caveat` when it is."""
+        for name, value in (("paper", paper), ("ours", ours)):
+            if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name}: expected a number to compare, got {value!r} (use judge for other values)")
         difference = abs(float(ours) - float(paper))
         verdict = verdict_for(difference, tol)
         if verdict != "matched" and not note:

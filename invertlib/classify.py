@@ -46,6 +46,8 @@ class ConvNet(nn.Module):
     ):
         super().__init__()
         depth, width, ksize = check_int(depth, "depth"), check_int(width, "width"), check_int(ksize, "ksize")
+        in_channels, image_size = check_int(in_channels, "in_channels"), check_int(image_size, "image_size")
+        n_classes = check_int(n_classes, "n_classes")
         if ksize % 2 == 0:
             raise ValueError(f"ksize: expected an odd filter size (same padding), got {ksize}")
         if image_size % 2**depth:
@@ -118,6 +120,7 @@ def fit(
     start = time.perf_counter()
     check_generator(generator)  # None would silently turn shuffling off
     epochs = check_int(epochs, "epochs")
+    _check_labelled(model, x, y)
     losses = []
     if model.random_filters:
         model.train()
@@ -170,9 +173,20 @@ def train_convnet(
     return net, init
 
 
+def _check_labelled(model: ConvNet, x: torch.Tensor, y: torch.Tensor) -> None:
+    if len(x) == 0 or len(x) != len(y):
+        raise ValueError(f"y: expected one label per image of x ({len(x)} images, at least one), got {len(y)}")
+    n_classes = model.classifier.out_features
+    if y.dtype != torch.long or int(y.min()) < 0 or int(y.max()) >= n_classes:
+        raise ValueError(
+            f"y: expected int64 class labels in 0..{n_classes - 1}, got {y.dtype} in [{y.min()}, {y.max()}]"
+        )
+
+
 @torch.no_grad()
 def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
     """Fraction of correctly classified images (model in eval mode)."""
+    _check_labelled(model, x, y)
     model.eval()
     correct = sum(int((model(x[idx]).argmax(1) == y[idx]).sum()) for idx in _batches(len(x), batch_size, None))
     return correct / len(x)

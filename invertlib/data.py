@@ -64,7 +64,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError) as exc:
         raise ValueError(
-            f"{path}: cannot be read as {'gzip ' if path.suffix == '.gz' else ''}IDX data ({exc})"
+            f"path: {path} cannot be read as {'gzip ' if path.suffix == '.gz' else ''}IDX data ({exc})"
         ) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
@@ -96,7 +96,7 @@ def load_fashion_mnist(split: str = "train", directory: str | Path | None = None
         raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
     directory = Path(directory or os.environ.get("FASHION_MNIST_DIR") or FASHION_MNIST_DEFAULT)
     if not directory.is_dir():
-        raise FileNotFoundError(f"Fashion-MNIST: directory {directory} does not exist; {FASHION_HINT}")
+        raise FileNotFoundError(f"directory: Fashion-MNIST folder {directory} does not exist; {FASHION_HINT}")
     img_stem, lab_stem = FASHION_FILES[split]
     images, labels = read_idx(_find(directory, img_stem)), read_idx(_find(directory, lab_stem))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
@@ -114,7 +114,7 @@ def load_cifar10(split: str = "train", directory: str | Path | None = None) -> t
     directory = directory or os.environ.get("CIFAR10_DIR")
     if directory is None:
         raise FileNotFoundError(
-            "CIFAR-10: no directory given; CIFAR-10 cannot be downloaded here: pass the folder "
+            "directory: no CIFAR-10 folder given; CIFAR-10 cannot be downloaded here: pass the folder "
             "holding cifar-10-batches-py's files as `directory` or set CIFAR10_DIR"
         )
     directory = Path(directory)

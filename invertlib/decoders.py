@@ -253,6 +253,7 @@ def invert_by_optimisation(
     one grey level).
     """
     check_generator(generator)
+    layer = net.spec(layer, "layer").name
     image_scale = net.convention.typical_deviation() if image_scale is None else float(image_scale)
     step = image_scale / 60.0 if step is None else float(step)
     n_iter = check_int(n_iter, "n_iter")

@@ -55,6 +55,10 @@ def _to_rgb_float(im: np.ndarray, name: str) -> np.ndarray:
         im = im.astype(np.float64) / np.iinfo(im.dtype).max
     else:
         im = im.astype(np.float64)
+        if im.size and (not np.isfinite(im).all() or im.min() < 0 or im.max() > 1):
+            raise ValueError(
+                f"image {name}: expected float pixel values in [0, 1], got [{im.min():.3g}, {im.max():.3g}]"
+            )
     if im.ndim == 2:
         im = np.repeat(im[..., None], 3, axis=-1)
     elif im.ndim == 3 and im.shape[-1] == 4:
@@ -68,6 +72,9 @@ def _to_rgb_float(im: np.ndarray, name: str) -> np.ndarray:
 
 def center_crop_resize(im: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop to the largest square, then resize to (size, size, 3)."""
+    size = check_int(size, "size")
+    if np.ndim(im) != 3:
+        raise ValueError(f"im: expected an (H, W, 3) image, got shape {np.shape(im)}")
     h, w = im.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
@@ -129,7 +136,11 @@ def load_images(
         names, loaders = names[:max_images], loaders[:max_images]
     out = []
     for name, load in zip(names, loaders, strict=True):
-        im = load()
+        try:
+            im = load()
+        except (OSError, ValueError, SyntaxError) as exc:  # what the image decoders raise for a bad file
+            where = "image_dir" if image_dir is not None else "photos"
+            raise ValueError(f"{where}: cannot decode the image {name} ({type(exc).__name__}: {exc})") from exc
         if isinstance(im, tuple):  # stereo_motorcycle: (left, right, disparity)
             im = im[0]
         out.append(center_crop_resize(_to_rgb_float(im, name), size))

@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import weights as _weights
-from ._checks import as_tensor, check_finite, check_int
+from ._checks import as_tensor, check_finite, check_int, real_tensor
 
 
 @dataclass(frozen=True)
@@ -240,9 +240,14 @@ class FeatureNet(nn.Module):
 
     def preprocess(self, images) -> torch.Tensor:
         """RGB images in [0, 1], (B, H, W, 3) -> the network input (B, 3, H, W), float32."""
-        images = as_tensor(images, "images")
+        images = real_tensor(images, "images")
         if images.dim() != 4 or images.shape[-1] != 3:
             raise ValueError(f"images: expected (B, H, W, 3) RGB images, got {tuple(images.shape)}")
+        if float(images.min()) < 0 or float(images.max()) > 1:
+            raise ValueError(
+                f"images: expected RGB values in [0, 1] (divide 0-255 images by 255), got "
+                f"[{float(images.min()):.3g}, {float(images.max()):.3g}]"
+            )
         c = self.convention
         x = (images.to(torch.float32) * c.scale - torch.tensor(c.mean)) / torch.tensor(c.std)
         if c.bgr:
@@ -251,7 +256,10 @@ class FeatureNet(nn.Module):
 
     def deprocess(self, x) -> torch.Tensor:
         """Inverse of `preprocess`: (B, 3, H, W) -> (B, H, W, 3) RGB in [0, 1] (clipped)."""
-        x = as_tensor(x, "x").permute(0, 2, 3, 1)
+        x = real_tensor(x, "x")
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"x: expected network inputs (B, 3, H, W), got {tuple(x.shape)}")
+        x = x.permute(0, 2, 3, 1)
         c = self.convention
         if c.bgr:
             x = x.flip(-1)

@@ -13,7 +13,10 @@ def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
     """A torch.Generator on `device` seeded with `seed` (an integer >= 0)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
-    gen = torch.Generator(device=device)
+    try:
+        gen = torch.Generator(device=device)
+    except RuntimeError as exc:
+        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
     gen.manual_seed(int(seed))
     return gen
 

@@ -260,3 +260,11 @@ def test_lasso_refuses_inputs_that_would_broadcast():
     for L in (0.0, float("inf"), float("nan"), "10"):
         with pytest.raises(ValueError, match="L: expected a positive bound"):
             lasso_fista(W, torch.ones(1, 2, 6, 6, dtype=torch.float64), 0.1, L=L)
+
+
+def test_an_undecodable_image_is_named(tmp_path):
+    from invertlib.images import load_images
+
+    (tmp_path / "a.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="image_dir: cannot decode the image a.png"):
+        load_images(tmp_path, size=32)

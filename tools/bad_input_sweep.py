@@ -16,6 +16,8 @@ import inspect
 import re
 import sys
 
+import numpy as np
+import pandas as pd
 import torch
 
 import invertlib as il
@@ -195,6 +197,134 @@ case("torch_generator(-1)", il.torch_generator, -1)
 case("torch_generator(1.5)", il.torch_generator, 1.5)
 case("numpy_generator('a')", il.numpy_generator, "a")
 case("Claims(bad name)", il.Claims, "notebook", 0)
+
+
+# ---- networks, images, decoders, data, classify, plotting, claims
+from invertlib import classify, data, decoders, images, networks, plotting  # noqa: E402
+
+vgg = networks.VGG16()
+small = torch.rand(1, 3, 32, 32, generator=torch_generator(6)).double()
+for name in ("conv9_9", "", 3, None):
+    case(f"net.spec({name!r})", vgg.spec, name)
+    case(f"net.conv_after({name!r})", vgg.conv_after, name)
+case("net.conv_after('conv5_3')", vgg.conv_after, "conv5_3")
+for u in ("conv9_9", 3):
+    case(f"net(x, upto={u!r})", vgg.forward, vgg.preprocess(small.permute(0, 2, 3, 1)), u)
+for name, x in {
+    "3 channels first": torch.rand(1, 3, 32, 32).permute(0, 1, 2, 3)[:, :, :, :1],
+    "grey (B, H, W)": torch.rand(1, 32, 32),
+    "values 0-255": torch.full((1, 32, 32, 3), 200.0),
+    "NaN": torch.full((1, 32, 32, 3), nan),
+    "integer": torch.ones(1, 32, 32, 3, dtype=torch.int64),
+    "empty": torch.ones(0, 32, 32, 3),
+}.items():
+    case(f"net.preprocess({name})", vgg.preprocess, x)
+for name, x in {"rank 3": torch.rand(3, 32, 32), "1 channel": torch.rand(1, 1, 32, 32), "NaN": small * nan}.items():
+    case(f"net.forward({name})", vgg.forward, x)
+case("net.deprocess(rank 3)", vgg.deprocess, torch.rand(3, 32, 32))
+case("VGG16.pretrained(source='caffe')", networks.VGG16.pretrained, "caffe")
+case("VGG16.pretrained(weights_file missing)", networks.VGG16.pretrained, weights_file="/nonexistent/w.pth")
+case("conv_shapes('resnet')", networks.conv_shapes, "resnet")
+case("layer_sparsity(batch_size=0)", networks.layer_sparsity, vgg, torch.rand(1, 32, 32, 3), 0)
+case("layer_sparsity(images NCHW)", networks.layer_sparsity, vgg, torch.rand(1, 3, 32, 32), 1)
+for kw in (
+    dict(size=0),
+    dict(size=33.5),
+    dict(photos="cats"),
+    dict(max_images=0),
+    dict(max_images=-2),
+    dict(image_dir="/nonexistent"),
+):
+    case(f"load_images({kw})", images.load_images, **{"size": 32, **kw})
+case("center_crop_resize(size=0)", images.center_crop_resize, np.zeros((8, 8, 3), np.uint8), 0)
+case("center_crop_resize(1-D)", images.center_crop_resize, np.zeros(8, np.uint8), 4)
+case("image_files(missing)", images.image_files, "/nonexistent")
+for layer in ("pool5", "conv1_1", 4, ""):
+    case(f"WhatWhereDecoder({layer!r})", decoders.WhatWhereDecoder, layer)
+    case(f"load_decoder({layer!r})", decoders.load_decoder, layer)
+case("load_decoder(directory missing)", decoders.load_decoder, "pool1", "/nonexistent")
+case("decoder.reset_parameters(None)", decoders.WhatWhereDecoder("pool1").reset_parameters, None)
+case(
+    "invert_by_optimisation(layer='pool9')",
+    decoders.invert_by_optimisation,
+    vgg,
+    torch.ones(1, 64, 16, 16),
+    "pool9",
+    (32, 32),
+    generator=g,
+)
+case(
+    "invert_by_optimisation(n_iter=0)",
+    decoders.invert_by_optimisation,
+    vgg,
+    torch.ones(1, 64, 16, 16),
+    "pool1",
+    (32, 32),
+    generator=g,
+    n_iter=0,
+)
+case(
+    "invert_by_optimisation(generator=None)",
+    decoders.invert_by_optimisation,
+    vgg,
+    torch.ones(1, 64, 16, 16),
+    "pool1",
+    (32, 32),
+    generator=None,
+)
+for split in ("val", "", None):
+    case(f"load_fashion_mnist({split!r})", data.load_fashion_mnist, split)
+    case(f"load_cifar10({split!r})", data.load_cifar10, split, "/tmp")
+case("load_fashion_mnist(directory missing)", data.load_fashion_mnist, "train", "/nonexistent")
+case("load_cifar10(no directory)", data.load_cifar10, "train", None) if "CIFAR10_DIR" not in __import__(
+    "os"
+).environ else None
+case("read_idx(missing)", data.read_idx, "/nonexistent/file")
+for args in (
+    (0, 8, 3, 1, 32, 10),
+    (1, 0, 3, 1, 32, 10),
+    (1, 8, 4, 1, 32, 10),
+    (3, 8, 3, 1, 28, 10),
+    (1, 8, 3, 1, 32, 0),
+):
+    case(f"ConvNet{args}", classify.ConvNet, *args, generator=g, random_filters=True)
+case("ConvNet(generator=None)", classify.ConvNet, 1, 8, 3, 1, 32, 10, generator=None, random_filters=True)
+net_c = classify.ConvNet(1, 4, 3, 1, 8, 2, generator=torch_generator(7), random_filters=True)
+case(
+    "fit(epochs=0)",
+    classify.fit,
+    net_c,
+    torch.zeros(4, 1, 8, 8),
+    torch.zeros(4, dtype=torch.long),
+    generator=g,
+    epochs=0,
+)
+case("fit(labels out of range)", classify.fit, net_c, torch.zeros(4, 1, 8, 8), torch.full((4,), 5), generator=g)
+case(
+    "fit(x, y lengths differ)",
+    classify.fit,
+    net_c,
+    torch.zeros(4, 1, 8, 8),
+    torch.zeros(3, dtype=torch.long),
+    generator=g,
+)
+case(
+    "accuracy(x, y lengths differ)", classify.accuracy, net_c, torch.zeros(4, 1, 8, 8), torch.zeros(3, dtype=torch.long)
+)
+case("accuracy(empty)", classify.accuracy, net_c, torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long))
+case("prepare(size smaller)", classify.prepare, np.zeros((2, 28, 28), np.uint8), size=16)
+for name in ("fig 1", "../x", "a.png", "", 3):
+    case(f"save_table(name={name!r})", plotting.save_table, pd.DataFrame({"a": [1]}), name)
+case("image_grid(no rows)", plotting.image_grid, [])
+case("image_grid(ragged)", plotting.image_grid, [[np.zeros((4, 4, 3))], [np.zeros((4, 4, 3))] * 2])
+claims = il.Claims("99_sweep", 0)
+case("claims.paper(verdict='ok')", claims.paper, "a.b", "x", paper=1, ours=1, verdict="ok")
+case("claims.paper(partly without note)", claims.paper, "a.c", "x", paper=1, ours=2, verdict="partly")
+case("claims.compare(tol=0)", claims.compare, "a.d", "x", paper=1.0, ours=1.0, tol=0)
+case("claims.compare(ours='1')", claims.compare, "a.e", "x", paper=1.0, ours="one", tol=0.1)
+case("claims.invariant(id with space)", claims.invariant, "a b", "x", ours=1, holds=True)
+case("claims.finding(id empty)", claims.finding, "", "x", ours=1)
+case("torch_generator(device='tpu')", il.torch_generator, 0, "tpu")
 
 
 def _names(fn, kwargs) -> set[str]:
