@@ -262,6 +262,7 @@ def test_lasso_refuses_inputs_that_would_broadcast():
             lasso_fista(W, torch.ones(1, 2, 6, 6, dtype=torch.float64), 0.1, L=L)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # imageio tries its legacy plugins first
 def test_an_undecodable_image_is_named(tmp_path):
     from invertlib.images import load_images
 

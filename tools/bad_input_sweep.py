@@ -290,27 +290,11 @@ for args in (
     case(f"ConvNet{args}", classify.ConvNet, *args, generator=g, random_filters=True)
 case("ConvNet(generator=None)", classify.ConvNet, 1, 8, 3, 1, 32, 10, generator=None, random_filters=True)
 net_c = classify.ConvNet(1, 4, 3, 1, 8, 2, generator=torch_generator(7), random_filters=True)
-case(
-    "fit(epochs=0)",
-    classify.fit,
-    net_c,
-    torch.zeros(4, 1, 8, 8),
-    torch.zeros(4, dtype=torch.long),
-    generator=g,
-    epochs=0,
-)
-case("fit(labels out of range)", classify.fit, net_c, torch.zeros(4, 1, 8, 8), torch.full((4,), 5), generator=g)
-case(
-    "fit(x, y lengths differ)",
-    classify.fit,
-    net_c,
-    torch.zeros(4, 1, 8, 8),
-    torch.zeros(3, dtype=torch.long),
-    generator=g,
-)
-case(
-    "accuracy(x, y lengths differ)", classify.accuracy, net_c, torch.zeros(4, 1, 8, 8), torch.zeros(3, dtype=torch.long)
-)
+x4, y4, y3 = torch.zeros(4, 1, 8, 8), torch.zeros(4, dtype=torch.long), torch.zeros(3, dtype=torch.long)
+case("fit(epochs=0)", classify.fit, net_c, x4, y4, generator=g, epochs=0)
+case("fit(labels out of range)", classify.fit, net_c, x4, torch.full((4,), 5), generator=g)
+case("fit(x, y lengths differ)", classify.fit, net_c, x4, y3, generator=g)
+case("accuracy(x, y lengths differ)", classify.accuracy, net_c, x4, y3)
 case("accuracy(empty)", classify.accuracy, net_c, torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long))
 case("prepare(size smaller)", classify.prepare, np.zeros((2, 28, 28), np.uint8), size=16)
 for name in ("fig 1", "../x", "a.png", "", 3):
