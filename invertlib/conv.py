@@ -114,6 +114,12 @@ class ConvOperator:
         lead = x.shape[: x.dim() - len(shape)]
         return x.reshape((-1,) + shape), lead
 
+    def check_input(self, x, name: str = "x") -> torch.Tensor:
+        """x as a tensor if it is a batch of inputs of W (..., M, D[, D]): real, of W's dtype, not
+        empty, finite; otherwise an error naming `name`. Computes nothing."""
+        self._batched(x, name, self.in_shape, f"M={self.M} channels of size D={self.D}")
+        return as_tensor(x, name)
+
     def forward(self, x, *, name: str = "x") -> torch.Tensor:
         """h = W x: (..., M, D[, D]) -> (..., K, n[, n]), any leading batch dimensions. `name` is
         the caller's name for x in error messages."""

@@ -60,8 +60,7 @@ def model_iht(
     tol: stop early once no sample's relative residual changed by more than tol in an iteration.
     keep: iterations at which to keep a copy of z_i (for error-versus-iterations curves).
     """
-    W.forward(x)  # checks x: a batch of inputs of W (shape, dtype, finite, not empty)
-    x = as_tensor(x, "x")
+    x = W.check_input(x, "x")
     n_iter = check_int(n_iter, "n_iter")
     if not (
         step == "normalized" or (isinstance(step, (int, float)) and not isinstance(step, bool) and 0 < step < math.inf)

@@ -61,7 +61,7 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
     n_iter = check_int(n_iter, "n_iter")
     if not isinstance(L, (int, float)) or isinstance(L, bool) or not L > 0 or L == float("inf"):
         raise ValueError(f"L: expected a positive bound on ||W||^2, got {L!r}")
-    W.forward(x)  # checks x against W: dtype, finite, not empty
+    W.check_input(x, "x")
     nd = W.ndim + 1
     lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device)
     if lam.dim() > 1 or (lam.dim() == 1 and len(lam) != len(x)):
