@@ -35,6 +35,7 @@ from .rng import check_generator
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
+_CHUNK = 4096  # codes per chunk of the sparse quadratic form (measured: larger chunks leave the cache)
 
 
 class ConvOperator:
@@ -137,6 +138,189 @@ class ConvOperator:
         x = _CONV_T[self.ndim](hb, self.w, stride=self.stride, padding=self.padding)
         return x.reshape(lead + self.in_shape)
 
+    # -- the sparse path: codes given by their nonzeros ------------------------------------------
+    def atoms(self, index, *, name: str = "index") -> tuple[torch.Tensor, torch.Tensor]:
+        """The atom W^T e_c of every flat code index c = i n^s + j (filter-major, s = ndim): its
+        filter i (...,) and its shift j as s coordinates (..., s). index: integers in 0..Kn-1."""
+        index = self._check_index(index, name)
+        N = self.n**self.ndim
+        if self.ndim == 1:
+            return index // N, (index % N).unsqueeze(-1)
+        rest, coords = index % N, []
+        for _ in range(self.ndim):  # last axis fastest (row-major)
+            coords.append(rest % self.n)
+            rest = rest // self.n
+        return index // N, torch.stack(coords[::-1], dim=-1)
+
+    def _check_index(self, index, name: str) -> torch.Tensor:
+        index = as_tensor(index, name)
+        if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
+            raise TypeError(f"{name}: expected integer flat code indices, got {index.dtype}")
+        check_nonempty(index, name)
+        if int(index.min()) < 0 or int(index.max()) >= self.shape[0]:
+            raise ValueError(
+                f"{name}: expected flat code indices in 0..{self.shape[0] - 1} (the Kn entries of a code), "
+                f"got values in [{int(index.min())}, {int(index.max())}]"
+            )
+        return index.long()
+
+    def _check_sparse(self, index, values, name: str):
+        """(filters, shifts, values) of codes given by their nonzeros, checked."""
+        f, shift = self.atoms(index, name=name)
+        values = check_real(as_tensor(values, "values"), "values")
+        if values.shape != f.shape:
+            raise ValueError(f"values: expected the shape {tuple(f.shape)} of {name}, got {tuple(values.shape)}")
+        check_dtype(values, "values", self.dtype, "the filters w")
+        check_finite(values, "values")
+        return f.to(self.device), shift.to(self.device), values.to(self.device)
+
+    def sparse_adjoint(self, index, values, *, name: str = "index") -> torch.Tensor:
+        """W^T z for codes z given by their nonzeros: index (..., s) flat code indices and values
+        (..., s) -> (..., M, D[, D]), equal to ``adjoint`` of the dense code (a repeated index adds
+        its values, like a dense code built with scatter_add).
+
+        W^T z = sum_a v_a W^T e_{c_a} is a sum of s shifted filters: s M l^ndim multiply-adds per
+        code instead of the K n M l^ndim of a transposed convolution. The atoms are added into a
+        canvas of the padded input (D + 2p), where every atom lies whole, which is then cropped.
+        """
+        f, shift, values = self._check_sparse(index, values, name)
+        lead, s = f.shape[:-1], f.shape[-1]
+        f, shift, values = f.reshape(-1, s), shift.reshape(-1, s, self.ndim), values.reshape(-1, s)
+        B, Dp = f.shape[0], self.D + 2 * self.padding
+        dev = self.device
+        strides = torch.tensor([Dp ** (self.ndim - 1 - a) for a in range(self.ndim)], device=dev)
+        corner = (shift.to(dev) * self.stride * strides).sum(-1)  # (B, s): the atom's corner in the canvas
+        taps = torch.arange(self.M, device=dev)[:, None] * Dp**self.ndim + (
+            _grid((self.l,) * self.ndim).to(dev) * strides
+        ).sum(-1)
+        base = torch.arange(B, device=dev) * (self.M * Dp**self.ndim)
+        flat = base[:, None, None] + corner[:, :, None] + taps.reshape(1, 1, -1)  # (B, s, M l^ndim)
+        contrib = values.to(dev)[:, :, None] * self.w.reshape(self.K, -1)[f.to(dev)]
+        canvas = torch.zeros(B * self.M * Dp**self.ndim, dtype=self.dtype, device=dev)
+        canvas.index_add_(0, flat.reshape(-1), contrib.reshape(-1))
+        canvas = canvas.reshape((B, self.M) + (Dp,) * self.ndim)
+        p = self.padding
+        for axis in range(2, 2 + self.ndim):
+            canvas = canvas.narrow(axis, p, self.D)
+        return canvas.reshape(lead + self.in_shape)
+
+    @property
+    def atom_correlations(self) -> torch.Tensor:
+        """C[i, i', e + r + 1] = <W^T e_(i, j), W^T e_(i', j + e)> for every shift offset e (per axis)
+        with |e| t < l, r = (l - 1) // t, and zeros at e = +-(r + 1): (K, K, 2r + 3[, 2r + 3]).
+
+        With p = 0 every atom lies whole inside the input, so the inner product of two atoms
+        depends only on their filters and the offset of their shifts: the whole Gram matrix
+        W W^T of the atoms is this table (Kn x Kn entries from K^2 (2r + 1)^ndim numbers).
+        It is the cross-correlation of every pair of filters, xc[i, i', (l - 1) + e t]."""
+        if getattr(self, "_corr", None) is None:
+            l, t = self.l, self.stride
+            r = (l - 1) // t
+            xc = _CONV[self.ndim](self.w, self.w, padding=l - 1)  # (K, K, 2l - 1[, 2l - 1])
+            keep = torch.arange(-r, r + 1, device=self.device) * t + (l - 1)
+            for axis in range(2, 2 + self.ndim):
+                xc = xc.index_select(axis, keep)
+            self._corr = F.pad(xc, (1, 1) * self.ndim)
+        return self._corr
+
+    def _offset_table(self) -> tuple[torch.Tensor, int, bool]:
+        """The correlation table flattened for look-ups, its width E per axis, and whether it is
+        *wide*: indexed by every shift offset -(n-1)..n-1 (so that an index is a sum of one term
+        per atom and needs no clamping) when that table is small (at most 2^22 entries), else the
+        compact table of `atom_correlations` (offsets clamped to +-(r + 1))."""
+        if getattr(self, "_table", None) is None:
+            C = self.atom_correlations
+            E = C.shape[-1]
+            Ew = 2 * self.n - 1
+            if self.K**2 * Ew**self.ndim <= 2**22:
+                r = min((E - 3) // 2, self.n - 1)  # offsets beyond n - 1 never occur
+                wide = torch.zeros((self.K, self.K) + (Ew,) * self.ndim, dtype=self.dtype, device=self.device)
+                inner = wide
+                for axis in range(2, 2 + self.ndim):
+                    inner = inner.narrow(axis, self.n - 1 - r, 2 * r + 1)
+                core = C
+                for axis in range(2, 2 + self.ndim):
+                    core = core.narrow(axis, (E - 1) // 2 - r, 2 * r + 1)
+                inner.copy_(core)
+                self._table = (wide.reshape(-1), Ew, True)
+            else:
+                self._table = (C.reshape(-1), E, False)
+        return self._table
+
+    def _pair_gram(self, fa, sa, fb, sb) -> torch.Tensor:
+        """<W^T e_a, W^T e_b> from the correlation table (p = 0) for broadcastable filters f (...)
+        and shifts s (..., ndim) of the atoms a and b."""
+        table, E, wide = self._offset_table()
+        if wide:  # index = (term of a) + (term of b): one broadcast addition, no clamping
+            ia, ib = fa * (self.K * E**self.ndim), fb * E**self.ndim
+            for axis in range(self.ndim):
+                place = E ** (self.ndim - 1 - axis)
+                ia = ia + (self.n - 1 - sa[..., axis]) * place
+                ib = ib + sb[..., axis] * place
+            return table[ia + ib]
+        r1 = (E - 1) // 2
+        flat = fa * self.K + fb
+        for axis in range(self.ndim):
+            flat = flat * E + (sb[..., axis] - sa[..., axis]).clamp(-r1, r1) + r1
+        return table[flat]
+
+    def atom_gram(self, index, *, name: str = "index") -> torch.Tensor:
+        """The Gram matrices Phi_S^T Phi_S of supports S (Phi = W^T): index (..., s) flat code
+        indices -> (..., s, s), G[a, b] = <W^T e_(S_a), W^T e_(S_b)>. From the correlation table
+        when p = 0 (s^2 look-ups), otherwise from the s atoms built by `sparse_adjoint`."""
+        f, shift = self.atoms(index, name=name)
+        if self.padding == 0:
+            return self._pair_gram(f[..., :, None], shift[..., :, None, :], f[..., None, :], shift[..., None, :, :])
+        s = f.shape[-1]
+        eye = torch.eye(s, dtype=self.dtype, device=self.device).expand(f.shape + (s,))
+        x = self.sparse_adjoint(index.unsqueeze(-2).expand(f.shape + (s,)), eye, name=name)  # (..., s, M, D[, D])
+        x = x.flatten(x.dim() - self.ndim - 1)
+        return x @ x.transpose(-1, -2)
+
+    def gram_rows(self, index, *, name: str = "index") -> torch.Tensor:
+        """Rows of W W^T: <W^T e_c, W^T e_c'> for every c in index (any shape) and every code
+        index c': (*index.shape, Kn). With p = 0 only the (2r + 1)^ndim shifts near c of each
+        filter can be nonzero, filled in from the correlation table; otherwise W applied to the
+        atom from `sparse_adjoint` (one convolution, no transposed one)."""
+        index = self._check_index(index, name)
+        flat = index.reshape(-1)
+        if self.padding != 0:
+            atoms = self.sparse_adjoint(flat[:, None], torch.ones(len(flat), 1, dtype=self.dtype, device=self.device))
+            return self.forward(atoms).reshape(index.shape + (self.shape[0],))
+        f, shift = self.atoms(flat)
+        C = self.atom_correlations  # (K, K, E[, E])
+        E = C.shape[-1]
+        r1 = (E - 1) // 2
+        # a canvas of the code padded by r + 1 on every side holds the whole window of each atom
+        npad = self.n + 2 * r1
+        rows = torch.zeros((len(flat), self.K) + (npad,) * self.ndim, dtype=self.dtype, device=self.device)
+        win = C[f.to(self.device)]  # (b, K, E[, E]): offsets -r-1..r+1 around the atom's shift
+        pos = torch.zeros((len(flat), 1), dtype=torch.long, device=self.device)
+        offs = _grid((E,) * self.ndim).to(self.device)  # (E^ndim, ndim)
+        for axis in range(self.ndim):
+            pos = pos * npad + shift[:, axis : axis + 1].to(self.device) + offs[None, :, axis]
+        rows.flatten(2).scatter_(2, pos[:, None, :].expand(-1, self.K, -1), win.flatten(2))
+        for axis in range(2, 2 + self.ndim):
+            rows = rows.narrow(axis, r1, self.n)
+        return rows.reshape(index.shape + (self.shape[0],))
+
+    def sparse_sq_norms(self, index, values, *, name: str = "index") -> torch.Tensor:
+        """||W^T z||^2 for codes given by their nonzeros, index and values (..., s) -> (...,).
+        p = 0: the quadratic form v^T G_S v with G_S from the correlation table (s^2 look-ups per
+        code, no signal built); otherwise the squared norm of `sparse_adjoint`."""
+        if self.padding != 0:
+            x = self.sparse_adjoint(index, values, name=name)
+            return x.flatten(x.dim() - self.ndim - 1).pow(2).sum(-1)
+        f, shift, values = self._check_sparse(index, values, name)
+        lead, k = f.shape[:-1], f.shape[-1]
+        f, shift, values = f.reshape(-1, k), shift.reshape(-1, k, self.ndim), values.reshape(-1, k)
+        out = []
+        for i in range(0, len(f), _CHUNK):  # chunks whose k x k look-ups stay in cache
+            fc, sc, v = f[i : i + _CHUNK], shift[i : i + _CHUNK], values[i : i + _CHUNK]
+            g = self._pair_gram(fc[:, :, None], sc[:, :, None, :], fc[:, None, :], sc[:, None, :, :])
+            out.append(torch.bmm(v.unsqueeze(1), torch.bmm(g, v.unsqueeze(2))).reshape(-1))
+        return torch.cat(out).reshape(lead)
+
     def matrix(self) -> torch.Tensor:
         """The explicit Kn x MD matrix W, built entry by entry from its definition (Section 2.2).
 
@@ -218,3 +402,35 @@ def frame_summary(op: ConvOperator, W: torch.Tensor | None = None) -> dict:
         row_norm_err=float((W.norm(dim=1) - 1).abs().max()),
         svals=s,
     )
+
+
+def to_pylops(W: ConvOperator):
+    """Phi = W^T as a PyLops ``LinearOperator`` (MD x Kn) on flat numpy vectors, so that PyLops'
+    solvers run on exactly our operator: matvec z -> W^T z, rmatvec x -> W x, and a batch of
+    right-hand sides (columns, (Kn, R) -> (MD, R)) in one transposed convolution. Vectors are
+    code / input arrays flattened row-major (the orders of `ConvOperator.matrix`). Needs pylops
+    (in environment.yml), imported only here."""
+    import numpy as np
+    import pylops
+
+    class _Phi(pylops.LinearOperator):
+        def __init__(self):
+            super().__init__(dtype=np.dtype(str(W.dtype).removeprefix("torch.")), shape=(W.shape[1], W.shape[0]))
+
+        def _apply(self, v, fn, shape):
+            t = torch.from_numpy(np.ascontiguousarray(v)).to(W.device)
+            return fn(t.reshape((-1,) + shape)).reshape(t.shape[0] if t.dim() > 1 else 1, -1).cpu().numpy()
+
+        def _matvec(self, z):
+            return self._apply(z, W.adjoint, W.out_shape).reshape(-1)
+
+        def _rmatvec(self, x):
+            return self._apply(x, W.forward, W.in_shape).reshape(-1)
+
+        def _matmat(self, Z):
+            return self._apply(Z.T, W.adjoint, W.out_shape).T
+
+        def _rmatmat(self, X):
+            return self._apply(X.T, W.forward, W.in_shape).T
+
+    return _Phi()

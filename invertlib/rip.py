@@ -32,6 +32,8 @@ from .filters import filter_norms, gaussian_filters
 from .rng import check_generator
 from .sparsity import PoolingModel
 
+_SPARSE_RATIO = 200
+
 
 def _check_pair(W: ConvOperator, model: PoolingModel, regions: bool = False) -> None:
     if tuple(W.out_shape) != tuple(model.code_shape):
@@ -65,27 +67,39 @@ def model_rip_ratios(
     generator: torch.Generator,
     values: str = "uniform",
     per_region: int = 1,
-    batch_size: int = 2048,
+    batch_size: int | None = None,
     return_supports: bool = False,
 ):
     """Estimator (a): ||W^T z|| / ||z|| for n_samples codes z drawn in M_k (M_k^2 if
-    per_region=2) with `model.sample`; returns a tensor (n_samples,), and with return_supports
-    also the supports (n_samples, per_region * k) (to start `worst_case_delta` from)."""
+    per_region=2) with `model.sample_sparse`; returns a tensor (n_samples,), and with
+    return_supports also the supports (n_samples, per_region * k) (to start `worst_case_delta`
+    from). Codes with few nonzeros (k <= Kn / 200) stay sparse: ||W^T z||^2 is
+    `W.sparse_sq_norms` (k^2 table look-ups per code when p = 0, a sum of k shifted filters
+    otherwise); denser codes take one transposed convolution. Both routes see the same draws and
+    agree to rounding. batch_size: codes drawn at a time (None: 32768 sparse, 2048 dense)."""
     _check_pair(W, model)
-    n_samples, batch_size = check_int(n_samples, "n_samples"), check_int(batch_size, "batch_size")
+    n_samples = check_int(n_samples, "n_samples")
+    if batch_size is not None:
+        check_int(batch_size, "batch_size")
+    # The sparse route costs about k M l^ndim per code (k^2 look-ups when p = 0), the dense one a
+    # transposed convolution, K n^ndim M l^ndim: measured, the sparse one wins below k = Kn / 200.
+    sparse = per_region * k * _SPARSE_RATIO <= W.shape[0]
+    batch_size = (32768 if sparse else 2048) if batch_size is None else batch_size
     ratios, supports = [], []
     for start in range(0, n_samples, batch_size):
-        z, S = model.sample(
+        S, v = model.sample_sparse(
             k,
             min(batch_size, n_samples - start),
             generator=generator,
             values=values,
             per_region=per_region,
             dtype=W.dtype,
-            return_support=True,
         )
-        z = z.to(W.device)
-        ratios.append(rip_ratio(W, z))
+        if sparse:  # ||W^T z||^2 from the nonzeros alone (v^T G_S v when p = 0): no code or signal is built
+            ratios.append(W.sparse_sq_norms(S, v).clamp_min(0).sqrt() / v.to(W.device).norm(dim=1))
+        else:  # dense codes and one transposed convolution (same draws, equal to rounding)
+            z = torch.zeros(len(S), W.shape[0], dtype=W.dtype, device=S.device).scatter_add_(1, S, v)
+            ratios.append(rip_ratio(W, z.reshape((-1,) + W.out_shape).to(W.device)))
         supports.append(S)
     ratios = torch.cat(ratios)
     return (ratios, torch.cat(supports)) if return_supports else ratios
@@ -122,12 +136,9 @@ def _delta(eigs: torch.Tensor) -> torch.Tensor:
 
 
 def atom_gram_rows(W: ConvOperator, idx: torch.Tensor) -> torch.Tensor:
-    """<W^T e_j, W^T e_c> for every j in idx (any shape) and every code index c: (*idx.shape, Kn)."""
-    flat = idx.reshape(-1)
-    onehot = torch.zeros(flat.numel(), W.shape[0], dtype=W.dtype, device=W.device)
-    onehot[torch.arange(flat.numel()), flat] = 1
-    rows = W.forward(W.adjoint(onehot.reshape((-1,) + W.out_shape))).reshape(flat.numel(), -1)
-    return rows.reshape(idx.shape + (W.shape[0],))
+    """<W^T e_j, W^T e_c> for every j in idx (any shape) and every code index c: (*idx.shape, Kn).
+    The rows of W W^T, from the sparse path `ConvOperator.gram_rows`."""
+    return W.gram_rows(idx, name="idx")
 
 
 def _check_supports(W: ConvOperator, supports, name: str) -> torch.Tensor:
@@ -155,9 +166,7 @@ def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[tor
     deltas, eigs = [], []
     for start in range(0, supports.shape[0], batch_size):
         S = supports[start : start + batch_size]
-        rows = atom_gram_rows(W, S)  # (b, s, Kn)
-        gram = rows.gather(2, S.unsqueeze(1).expand(-1, S.shape[1], -1))
-        lam = torch.linalg.eigvalsh(gram)
+        lam = torch.linalg.eigvalsh(W.atom_gram(S.to(W.device), name="supports"))  # (b, s, s) Gram matrices
         deltas.append(_delta(lam))
         eigs.append(torch.stack([lam[:, 0], lam[:, -1]], dim=1))
     return torch.cat(deltas), torch.cat(eigs)

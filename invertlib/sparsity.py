@@ -44,6 +44,26 @@ SWITCHES = ("known", "fixed")
 VALUES = ("uniform", "gaussian")
 
 
+def _choose(n_samples: int, N: int, k: int, generator: torch.Generator) -> torch.Tensor:
+    """k distinct integers of 0..N-1 per row, every k-subset equally likely: (n_samples, k).
+
+    Small k: Floyd's algorithm (Bentley & Floyd 1987, "A sample of brilliance"), k uniform draws
+    per row, vectorised over the rows; large k: the k smallest of N uniform keys (topk). The order
+    within a row carries no meaning."""
+    dev = generator.device
+    if k > _FLOYD_MAX_K:
+        return torch.rand(n_samples, N, generator=generator, device=dev).topk(k, dim=1).indices
+    out = torch.empty(n_samples, k, dtype=torch.long, device=dev)
+    for i, top in enumerate(range(N - k, N)):
+        t = torch.randint(top + 1, (n_samples,), generator=generator, device=dev)
+        taken = (out[:, :i] == t[:, None]).any(dim=1)
+        out[:, i] = torch.where(taken, top, t)
+    return out
+
+
+_FLOYD_MAX_K = 32  # Floyd costs k^2 / 2 comparisons per row, topk N keys: measured crossover near k = 32 for N = 96
+
+
 class PoolingModel:
     """The pooling-induced sparsity model on codes of shape `code_shape`.
 
@@ -197,14 +217,47 @@ class PoolingModel:
         if per_region == 2 and self.region_size < 2:
             raise ValueError("per_region: 2 nonzeros per region need regions of at least 2 entries")
         R, P = self.n_regions, self.region_size
-        slots = torch.rand(n_samples, R * per_region, generator=generator).topk(per_region * k, dim=1).indices
+        slots = _choose(n_samples, R * per_region, per_region * k, generator)
         regions, copy = slots // per_region, slots % per_region
-        first = torch.randint(P, (n_samples, R), generator=generator)
-        pos = first.gather(1, regions)
-        if per_region == 2:  # a second position, distinct from the first, uniform among the rest
-            second = (first + 1 + torch.randint(P - 1, (n_samples, R), generator=generator)) % P
-            pos = torch.where(copy == 1, second.gather(1, regions), pos)
-        return self.region_index[regions, pos]
+        dev = generator.device
+        if per_region == 1:  # a uniform position in each chosen region
+            pos = torch.randint(P, regions.shape, generator=generator, device=dev)
+        else:  # copy 0 and copy 1 of a region at distinct uniform positions
+            first = torch.randint(P, (n_samples, R), generator=generator, device=dev)
+            second = (first + 1 + torch.randint(P - 1, (n_samples, R), generator=generator, device=dev)) % P
+            pos = torch.where(copy == 1, second.gather(1, regions), first.gather(1, regions))
+        return self.region_index.to(generator.device)[regions, pos]
+
+    def sample_sparse(
+        self,
+        k: int,
+        n_samples: int,
+        *,
+        generator: torch.Generator,
+        values: str = "uniform",
+        per_region: int = 1,
+        dtype: torch.dtype = torch.float64,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes z in M_k (or M_k^2) by their nonzeros: (support, values), both
+        (n_samples, per_region * k), support as in `sample_supports` (flat code indices), values
+        i.i.d. U[-1, 1] (the paper's choice) or N(0, 1) (``values="gaussian"``). With overlapping
+        windows two chosen windows can pick the same position: the later copy gets value 0, so
+        that the code has one value there. `sample` is this followed by a scatter into dense codes
+        (same draws); `ConvOperator.sparse_sq_norms` and `sparse_adjoint` take it directly."""
+        if values not in VALUES:
+            raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
+        support = self.sample_supports(k, n_samples, generator=generator, per_region=per_region)
+        if values == "uniform":
+            vals = torch.rand(support.shape, generator=generator, dtype=dtype, device=generator.device) * 2 - 1
+        else:
+            vals = torch.randn(support.shape, generator=generator, dtype=dtype, device=generator.device)
+        if self.overlapping:
+            order = support.argsort(dim=1, stable=True)
+            ordered = support.gather(1, order)
+            repeat = torch.zeros_like(ordered, dtype=torch.bool)
+            repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+            vals = vals.masked_fill(torch.zeros_like(repeat).scatter_(1, order, repeat), 0)
+        return support, vals
 
     def sample(
         self,
@@ -217,27 +270,13 @@ class PoolingModel:
         dtype: torch.dtype = torch.float64,
         return_support: bool = False,
     ):
-        """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]).
-
-        Supports as in `sample_supports`; nonzero values i.i.d. U[-1, 1] (the paper's choice) or
-        N(0, 1) (``values="gaussian"``). With return_support, returns (z, support) where support
-        is (n_samples, per_region * k) flat code indices. With overlapping windows two chosen
-        windows can pick the same position: it gets one value (the later copy is given value 0).
-        """
-        if values not in VALUES:
-            raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
-        support = self.sample_supports(k, n_samples, generator=generator, per_region=per_region)
-        if values == "uniform":
-            vals = torch.rand(support.shape, generator=generator, dtype=dtype) * 2 - 1
-        else:
-            vals = torch.randn(support.shape, generator=generator, dtype=dtype)
-        if self.overlapping:
-            order = support.argsort(dim=1, stable=True)
-            ordered = support.gather(1, order)
-            repeat = torch.zeros_like(ordered, dtype=torch.bool)
-            repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
-            vals = vals.masked_fill(torch.zeros_like(repeat).scatter_(1, order, repeat), 0)
-        z = torch.zeros(n_samples, self.code_size, dtype=dtype)
+        """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]), the dense form of
+        `sample_sparse` (same draws). With return_support, returns (z, support) where support is
+        (n_samples, per_region * k) flat code indices."""
+        support, vals = self.sample_sparse(
+            k, n_samples, generator=generator, values=values, per_region=per_region, dtype=dtype
+        )
+        z = torch.zeros(n_samples, self.code_size, dtype=dtype, device=support.device)
         z.scatter_add_(1, support, vals)  # add: a repeated index adds 0, deterministically
         z = z.reshape((n_samples,) + self.code_shape)
         return (z, support) if return_support else z
