@@ -41,6 +41,7 @@ from ._checks import as_tensor, check_finite, check_int, check_nonempty, check_r
 from .rng import check_generator
 
 SWITCHES = ("known", "fixed")
+_MAX_POOL = {1: torch.nn.functional.max_pool1d, 2: torch.nn.functional.max_pool2d}
 VALUES = ("uniform", "gaussian")
 
 
@@ -300,6 +301,8 @@ class PoolingModel:
         if switches not in SWITCHES:
             raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
         z = self._check_code(z)
+        if self.tiles:
+            return self._project_tiles(z, k, switches, nonnegative)
         zr = self.to_regions(z)
         score = zr if nonnegative else zr.abs()
         pos = score.argmax(dim=-1, keepdim=True)  # the switches
@@ -308,11 +311,6 @@ class PoolingModel:
             value = value.clamp(min=0)
         if switches == "fixed":
             pos = torch.zeros_like(pos)
-        if self.tiles:
-            if k is not None and self._check_k(k) < self.n_regions:
-                keep = value.abs().topk(k, dim=-1).indices
-                value = value * torch.zeros_like(value, dtype=torch.bool).scatter_(-1, keep, True)
-            return self.from_regions(torch.zeros_like(zr).scatter_(-1, pos, value.unsqueeze(-1)))
         lead = zr.shape[:-2]
         target = self.region_index.to(z.device).expand(lead + self.region_index.shape).gather(-1, pos).squeeze(-1)
         if k is not None and self._check_k(k) < self.n_regions:
@@ -323,6 +321,27 @@ class PoolingModel:
         out = torch.zeros(lead + (self.code_size + 1,), dtype=z.dtype, device=z.device)
         out.scatter_(-1, target, value)
         return out[..., : self.code_size].reshape(lead + self.code_shape)
+
+    def _project_tiles(self, z: torch.Tensor, k, switches: str, nonnegative: bool) -> torch.Tensor:
+        """`project` for regions that tile the code, with torch's max pooling (which returns the
+        switches) instead of a copy of the code into regions: the same result, faster."""
+        zb = z.reshape((-1,) + self.code_shape)
+        B = zb.shape[0]
+        _, pos = _MAX_POOL[self.ndim](zb if nonnegative else zb.abs(), self.pool, return_indices=True)
+        pos = pos.flatten(2)  # (B, K, regions of a channel): flat index of the switch in the channel
+        value = zb.flatten(2).gather(2, pos)
+        if nonnegative:
+            value = value.clamp(min=0)
+        if switches == "fixed":  # the first entry of every region: its top-left corner
+            corner = torch.arange(0, self.n, self.pool, device=z.device)
+            corner = corner if self.ndim == 1 else (corner[:, None] * self.n + corner[None, :]).reshape(-1)
+            pos = corner.expand_as(pos)
+        if k is not None and self._check_k(k) < self.n_regions:
+            flat = value.reshape(B, -1)
+            keep = flat.abs().topk(k, dim=1, sorted=False).indices
+            value = (flat * torch.zeros_like(flat, dtype=torch.bool).scatter_(1, keep, True)).reshape(value.shape)
+        out = torch.zeros_like(zb).flatten(2).scatter_(2, pos, value)
+        return out.reshape(z.shape)
 
     def projector(self, k: int | None = None, switches: str = "known", nonnegative: bool = False):
         """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`)."""
