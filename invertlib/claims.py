@@ -125,16 +125,27 @@ def _ladder(tol) -> tuple[float, float]:
     return float(tol), 3 * float(tol)
 
 
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far, in MiB (Linux: getrusage's ru_maxrss, in
+    KiB; macOS reports bytes). In a notebook: the kernel's peak, everything the notebook held."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
+
+
 class Claims:
     """Collects a notebook's claims; `finish()` writes, prints and asserts them."""
 
-    def __init__(self, notebook: str, seed: int):
+    def __init__(self, notebook: str, seed: int, device: str = "cpu"):
         if not isinstance(notebook, str) or not re.match(r"^\d\d_[a-z0-9_]+$", notebook):
             raise ValueError(
                 f"notebook: expected the notebook's file stem such as '01_cnn_layer_as_matrix', got {notebook!r}"
             )
         self.notebook = notebook
         self.seed = seed
+        self.device = str(device)
         self.claims: list[Claim] = []
         self._printed: list[str] = []
         self._start = time.perf_counter()
@@ -220,6 +231,8 @@ class Claims:
             "notebook": self.notebook,
             "seed": _plain(self.seed),
             "runtime_s": round(time.perf_counter() - self._start, 1),
+            "peak_rss_mb": peak_rss_mb(),
+            "device": self.device,
             "claims": [asdict(c) for c in self.claims],
         }
         path = claims_dir() / f"{self.notebook}.json"

@@ -30,7 +30,7 @@ class ConvNet(nn.Module):
     """depth x [conv(ksize x ksize, width, same padding) -> ReLU -> BatchNorm -> 2x2 max pool],
     then a linear classifier. Conv weights are N(0, 1)/sqrt(fan_in) from `generator` (with batch
     normalisation after ReLU their scale does not matter). random_filters freezes them, and
-    batch normalisation then has no learned affine part."""
+    batch normalisation then has no learned affine part. The network is built on `device`."""
 
     def __init__(
         self,
@@ -43,6 +43,7 @@ class ConvNet(nn.Module):
         *,
         generator: torch.Generator,
         random_filters: bool,
+        device: str | torch.device = "cpu",
     ):
         super().__init__()
         depth, width, ksize = check_int(depth, "depth"), check_int(width, "width"), check_int(ksize, "ksize")
@@ -70,7 +71,7 @@ class ConvNet(nn.Module):
             self.features = nn.Sequential(*blocks)
             n_feat = width * (image_size // 2**depth) ** 2
             self.classifier = nn.Linear(n_feat, n_classes)
-        self.to_empty(device="cpu")
+        self.to_empty(device=device)  # the draws below come from `generator` (on its own device)
         with torch.no_grad():
             for conv, fan in zip(self.features[0::4], fan_in, strict=True):
                 conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / math.sqrt(fan))
@@ -162,11 +163,19 @@ def train_convnet(
     weight_decay: float = 0.0,
     n_classes: int = 10,
 ) -> tuple[ConvNet, torch.Tensor]:
-    """Build a `ConvNet` for images x (N, C, S, S) from `generator`, `fit` it on (x, y), and
+    """Build a `ConvNet` for images x (N, C, S, S) from `generator` on x's device, `fit` it on (x, y), and
     return (net, the first convolution's filters before training), so that a caller can check
     that random filters stayed frozen."""
     net = ConvNet(
-        depth, width, ksize, x.shape[1], x.shape[-1], n_classes, generator=generator, random_filters=random_filters
+        depth,
+        width,
+        ksize,
+        x.shape[1],
+        x.shape[-1],
+        n_classes,
+        generator=generator,
+        random_filters=random_filters,
+        device=x.device,
     )
     init = net.features[0].weight.detach().clone()
     fit(net, x, y, generator=generator, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)

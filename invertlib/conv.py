@@ -30,6 +30,7 @@ from ._checks import (
     check_nonempty,
     check_real,
     check_trailing_shape,
+    has_values,
 )
 from .rng import check_generator
 
@@ -157,7 +158,7 @@ class ConvOperator:
         if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
             raise TypeError(f"{name}: expected integer flat code indices, got {index.dtype}")
         check_nonempty(index, name)
-        if int(index.min()) < 0 or int(index.max()) >= self.shape[0]:
+        if has_values(index) and (int(index.min()) < 0 or int(index.max()) >= self.shape[0]):
             raise ValueError(
                 f"{name}: expected flat code indices in 0..{self.shape[0] - 1} (the Kn entries of a code), "
                 f"got values in [{int(index.min())}, {int(index.max())}]"
@@ -358,8 +359,8 @@ def dot_test(op: ConvOperator, *, generator: torch.Generator, batch: int = 4) ->
     """
     check_generator(generator)
     batch = check_int(batch, "batch")
-    x = torch.randn((batch,) + op.in_shape, generator=generator, dtype=op.dtype, device=op.device)
-    y = torch.randn((batch,) + op.out_shape, generator=generator, dtype=op.dtype, device=op.device)
+    x = torch.randn((batch,) + op.in_shape, generator=generator, dtype=op.dtype).to(op.device)
+    y = torch.randn((batch,) + op.out_shape, generator=generator, dtype=op.dtype).to(op.device)
     lhs = (op.forward(x) * y).flatten(1).sum(dim=1)
     rhs = (x * op.adjoint(y)).flatten(1).sum(dim=1)
     return float(((lhs - rhs).abs() / torch.maximum(lhs.abs(), rhs.abs())).max())
@@ -378,8 +379,9 @@ def matrix_mismatch(
     W = op.matrix() if W is None else as_tensor(W, "W")
     if tuple(W.shape) != op.shape:
         raise ValueError(f"W: expected the {op.shape[0]} x {op.shape[1]} matrix of op, got {tuple(W.shape)}")
-    x = torch.randn((batch,) + op.in_shape, generator=generator, dtype=op.dtype)
-    h = torch.randn((batch,) + op.out_shape, generator=generator, dtype=op.dtype)
+    x = torch.randn((batch,) + op.in_shape, generator=generator, dtype=op.dtype).to(op.device)
+    h = torch.randn((batch,) + op.out_shape, generator=generator, dtype=op.dtype).to(op.device)
+    W = W.to(op.device)
     wx, wth = x.reshape(batch, -1) @ W.T, h.reshape(batch, -1) @ W
     fwd = (op.forward(x).reshape(batch, -1) - wx).abs().max() / wx.abs().max()
     adj = (op.adjoint(h).reshape(batch, -1) - wth).abs().max() / wth.abs().max()

@@ -271,7 +271,7 @@ def invert_by_optimisation(
             (grad,) = torch.autograd.grad(loss, x)
         return float(loss.detach()), grad, mismatch.detach().sqrt()
 
-    x = torch.randn(target.shape[0], 3, H, W, generator=generator) * 0.1 * image_scale
+    x = torch.randn(target.shape[0], 3, H, W, generator=generator).to(target.device) * 0.1 * image_scale
     loss, grad, match = value_and_grad(x)
     losses = [loss]
     sq = grad.pow(2)

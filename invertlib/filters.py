@@ -48,7 +48,7 @@ def gaussian_filters(
         raise ValueError(f"scale: expected one of {SCALES}, got {scale!r}")
     check_generator(generator)
     shape = (K, M) + (l,) * ndim
-    w = torch.randn(shape, generator=generator, dtype=dtype, device=device)
+    w = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device).to(device)
     if scale == "paper":
         w = w / math.sqrt(M * l**ndim)
     elif scale == "unit":

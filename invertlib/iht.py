@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._checks import as_tensor, check_int
+from ._checks import as_tensor, check_int, has_values
 from .conv import ConvOperator
 from .metrics import relative_error
 from .sparsity import PoolingModel
@@ -72,7 +72,7 @@ def model_iht(
         raise ValueError(f"tol: expected None or a number >= 0, got {tol!r}")
     nd = W.ndim + 1
     x_norm = _norm(x, nd)
-    if bool((x_norm == 0).any()):
+    if has_values(x_norm) and bool((x_norm == 0).any()):
         raise ValueError(
             f"x: samples {torch.nonzero(x_norm.flatten() == 0).flatten().tolist()[:10]} are zero; their relative "
             "residuals are undefined (and the code of a zero signal is zero)"
@@ -122,5 +122,5 @@ def one_step_errors(
     (nonzeros `values`), form x = W^T z and x_hat = W^T 𝕄(Wx, k) with the given `switches`, and
     return the relative errors ||x_hat - x|| / ||x||, shape (n_samples,)."""
     model = PoolingModel(W.out_shape, pool)
-    x = W.adjoint(model.sample(k, n_samples, generator=generator, values=values))
+    x = W.adjoint(model.sample(k, n_samples, generator=generator, values=values, dtype=W.dtype).to(W.device))
     return relative_error(one_step_inverse(W, x, model.projector(k, switches)), x)

@@ -249,7 +249,8 @@ class FeatureNet(nn.Module):
                 f"[{float(images.min()):.3g}, {float(images.max()):.3g}]"
             )
         c = self.convention
-        x = (images.to(torch.float32) * c.scale - torch.tensor(c.mean)) / torch.tensor(c.std)
+        mean, std = (torch.tensor(v, device=images.device) for v in (c.mean, c.std))
+        x = (images.to(torch.float32) * c.scale - mean) / std
         if c.bgr:
             x = x.flip(-1)
         return x.permute(0, 3, 1, 2).contiguous()
@@ -263,7 +264,8 @@ class FeatureNet(nn.Module):
         c = self.convention
         if c.bgr:
             x = x.flip(-1)
-        return ((x * torch.tensor(c.std) + torch.tensor(c.mean)) / c.scale).clamp(0, 1)
+        mean, std = (torch.tensor(v, device=x.device) for v in (c.mean, c.std))
+        return ((x * std + mean) / c.scale).clamp(0, 1)
 
     def forward(self, x, upto: str | None = None) -> Activations:
         """Run up to and including layer `upto` (default: the last). x: (B, 3, H, W), already

@@ -294,7 +294,7 @@ def rip_estimates(
     ratios, supports = model_rip_ratios(
         W, model, k, n_samples, generator=generator, values=values, return_supports=True
     )
-    worst = (ratios**2 - 1).abs().topk(min(n_starts // 2, len(ratios))).indices
+    worst = (ratios**2 - 1).abs().topk(min(n_starts // 2, len(ratios))).indices.to(supports.device)
     starts = torch.cat([supports[worst], model.sample_supports(k, n_starts - len(worst), generator=generator)])
     return ratios, worst_case_delta(W, model, k, starts=starts, n_candidates=n_candidates)
 

@@ -327,8 +327,16 @@ class PoolingModel:
         switches) instead of a copy of the code into regions: the same result, faster."""
         zb = z.reshape((-1,) + self.code_shape)
         B = zb.shape[0]
-        _, pos = _MAX_POOL[self.ndim](zb if nonnegative else zb.abs(), self.pool, return_indices=True)
-        pos = pos.flatten(2)  # (B, K, regions of a channel): flat index of the switch in the channel
+        if self.region_size == 1 and not nonnegative and k is not None:  # plain top-k: no pooling to do
+            flat = zb.reshape(B, -1)
+            keep = flat.abs().topk(self._check_k(k), dim=1, sorted=False).indices
+            return torch.zeros_like(flat).scatter_(1, keep, flat.gather(1, keep)).reshape(z.shape)
+        score = zb if nonnegative else zb.abs()
+        if self.ndim == 1 and self.pool == self.n:  # one region per channel (the 1-D theory)
+            pos = score.argmax(dim=-1, keepdim=True)
+        else:
+            pos = _MAX_POOL[self.ndim](score, self.pool, return_indices=True)[1].flatten(2)
+        # pos: (B, K, regions of a channel), the flat index of each region's switch in its channel
         value = zb.flatten(2).gather(2, pos)
         if nonnegative:
             value = value.clamp(min=0)

@@ -33,6 +33,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 # small example drawn in Figure 1
 K, M, l, D, stride = 5, 3, 3, 8, 1
 # the Figure 2 setting of the paper (Section 4.2), stride 1, valid convolution
@@ -50,7 +51,7 @@ from invertlib.conv import frame_summary, matrix_mismatch
 from invertlib.plotting import draw_conv_matrix, save_figure, use_style
 
 use_style()
-claims = il.Claims("01_cnn_layer_as_matrix", seed)
+claims = il.Claims("01_cnn_layer_as_matrix", seed, device)
 gen = il.torch_generator(seed)
 
 # %% [markdown]
@@ -64,7 +65,7 @@ gen = il.torch_generator(seed)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-w = il.gaussian_filters(K, M, l, generator=gen, scale="unit")
+w = il.gaussian_filters(K, M, l, generator=gen, scale="unit", device=device)
 op = il.ConvOperator(w, D, stride)
 W = op.matrix()
 print(op)
@@ -100,13 +101,13 @@ plt.show()
 # and stride (the VGG16 experiments later use 3x3 filters with padding 1).
 
 # %%
-w_fig2 = il.gaussian_filters(fig2["K"], fig2["M"], fig2["l"], generator=gen, scale="unit")
+w_fig2 = il.gaussian_filters(fig2["K"], fig2["M"], fig2["l"], generator=gen, scale="unit", device=device)
 op_fig2 = il.ConvOperator(w_fig2, fig2["D"], fig2["stride"])
 W_fig2 = op_fig2.matrix()
 
 ops_2d = [
     il.ConvOperator(
-        il.gaussian_filters(c["K"], c["M"], c["l"], generator=gen, ndim=2, scale="unit"),
+        il.gaussian_filters(c["K"], c["M"], c["l"], generator=gen, ndim=2, scale="unit", device=device),
         c["D"],
         c["stride"],
         c["padding"],
@@ -159,7 +160,7 @@ for name, f in frames.items():
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 for ax, (name, f) in zip(axes, frames.items(), strict=True):
-    ax.hist((f["svals"] ** 2).numpy(), bins=40, color="C0")
+    ax.hist((f["svals"] ** 2).cpu().numpy(), bins=40, color="C0")
     ax.axvline(f["Kn"] / f["MD"], color="C3", ls="--", label=f"mean = Kn/MD = {f['Kn'] / f['MD']:.3g}")
     ax.set_xlabel(r"eigenvalues of $W^T W$ ($\sigma_i^2$)")
     ax.set_ylabel("count")

@@ -33,6 +33,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 n_inputs = 1000  # random inputs x per check
 # Proposition 1: orthonormal conv layer with M channels, filters of length l, stride l
 prop1 = dict(M=4, l=5, D=40)
@@ -56,7 +57,7 @@ from invertlib.plotting import save_figure, use_style
 from invertlib.sparsity import PoolingModel
 
 use_style()
-claims = il.Claims("02_relu_pairs_and_one_iht_step", seed)
+claims = il.Claims("02_relu_pairs_and_one_iht_step", seed, device)
 gen = il.torch_generator(seed)
 
 # %% [markdown]
@@ -67,15 +68,15 @@ gen = il.torch_generator(seed)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-w_orth = il.orthonormal_filters(prop1["M"], prop1["l"], generator=gen)
+w_orth = il.orthonormal_filters(prop1["M"], prop1["l"], generator=gen, device=device)
 W_orth = il.ConvOperator(w_orth, prop1["D"], stride=prop1["l"])
 A = W_orth.matrix()
-orth_err = float((A.T @ A - torch.eye(A.shape[1], dtype=A.dtype)).abs().max())
+orth_err = float((A.T @ A - torch.eye(A.shape[1], dtype=A.dtype, device=A.device)).abs().max())
 print(W_orth)
 print(f"W is square and orthogonal: {A.shape[0]} x {A.shape[1]}, max |W^T W - I| < 1e-12: {orth_err < 1e-12}")
 
 Psi_T = paired_operator(W_orth)  # filters [W; -W]
-x = torch.randn((n_inputs,) + W_orth.in_shape, generator=gen, dtype=torch.float64)
+x = torch.randn((n_inputs,) + W_orth.in_shape, generator=gen, dtype=torch.float64).to(device)
 x_paired = Psi_T.adjoint(torch.relu(Psi_T.forward(x)))  # Psi ReLU(Psi^T x)
 x_unpaired = W_orth.adjoint(torch.relu(W_orth.forward(x)))  # W^T ReLU(W x): no pairs
 err_paired = relative_error(x_paired, x)
@@ -92,13 +93,13 @@ print(
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 ch = 0
-axes[0].plot(x[0, ch].numpy(), "k-", lw=2, label="x (channel 1)")
-axes[0].plot(x_paired[0, ch].numpy(), "C2--", lw=2, label=r"$\Psi\,$ReLU$(\Psi^T x)$, paired")
-axes[0].plot(x_unpaired[0, ch].numpy(), "C3:", lw=2, label=r"$W^T$ReLU$(Wx)$, unpaired")
+axes[0].plot(x[0, ch].cpu().numpy(), "k-", lw=2, label="x (channel 1)")
+axes[0].plot(x_paired[0, ch].cpu().numpy(), "C2--", lw=2, label=r"$\Psi\,$ReLU$(\Psi^T x)$, paired")
+axes[0].plot(x_unpaired[0, ch].cpu().numpy(), "C3:", lw=2, label=r"$W^T$ReLU$(Wx)$, unpaired")
 axes[0].set_xlabel("position d")
 axes[0].legend(fontsize=8)
 axes[0].set_title("one input, one channel")
-axes[1].hist(err_unpaired.numpy(), bins=40, color="C3", label="unpaired")
+axes[1].hist(err_unpaired.cpu().numpy(), bins=40, color="C3", label="unpaired")
 axes[1].axvline(float(err_paired.max()), color="C2", lw=3, label=f"paired (max {float(err_paired.max()):.0e})")
 axes[1].set_xlabel("relative reconstruction error")
 axes[1].set_ylabel("count")
@@ -123,9 +124,9 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 iht_rows = []
 for name, nd, K, M, l, D, pad, pool in iht_cases:
-    W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, ndim=nd), D, padding=pad)
+    W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, ndim=nd, device=device), D, padding=pad)
     Psi_T = paired_operator(W)
-    xs = torch.randn((n_inputs // 10,) + W.in_shape, generator=gen, dtype=torch.float64)
+    xs = torch.randn((n_inputs // 10,) + W.in_shape, generator=gen, dtype=torch.float64).to(device)
     iht = model_iht(Psi_T, xs, PoolingModel(Psi_T.out_shape, pool).projector(None, nonnegative=True), n_iter=1)
     z_cnn = cnn_layer(W, xs, pool)
     iht_rows.append(
@@ -153,19 +154,19 @@ i = int(r["z_cnn"][0, :K].abs().flatten(1).sum(1).argmax())  # a busy filter
 b = paired_operator(r["W"]).forward(r["x"][:1])[0]
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.4), sharex=True)
 for ax, ch, label in ((axes[0], i, f"filter {i + 1}: w"), (axes[1], i + K, "its pair: -w")):
-    ax.plot(b[ch].numpy(), color="0.6", lw=1, label=r"$b = \Psi^T x$ (conv)")
-    on_cnn = torch.nonzero(r["z_cnn"][0, ch]).flatten().numpy()
-    on_iht = torch.nonzero(r["z_iht"][0, ch]).flatten().numpy()
+    ax.plot(b[ch].cpu().numpy(), color="0.6", lw=1, label=r"$b = \Psi^T x$ (conv)")
+    on_cnn = torch.nonzero(r["z_cnn"][0, ch]).flatten().cpu().numpy()
+    on_iht = torch.nonzero(r["z_iht"][0, ch]).flatten().cpu().numpy()
     ax.stem(
         on_cnn,
-        r["z_cnn"][0, ch].numpy()[on_cnn],
+        r["z_cnn"][0, ch].cpu().numpy()[on_cnn],
         linefmt="C0-",
         markerfmt="C0o",
         basefmt=" ",
         label="CNN: ReLU, max-pool, unpool",
     )
     ax.plot(
-        on_iht, r["z_iht"][0, ch].numpy()[on_iht], "C1x", ms=10, mew=2, ls="none", label=r"IHT: $z_1 = \mathbb{M}_+(b)$"
+        on_iht, r["z_iht"][0, ch].cpu().numpy()[on_iht], "C1x", ms=10, mew=2, ls="none", label=r"IHT: $z_1 = \mathbb{M}_+(b)$"
     )
     for edge in range(0, r["W"].n + 1, r["pool"]):
         ax.axvline(edge - 0.5, color="0.5", lw=0.8, ls=":", zorder=0)
@@ -174,7 +175,7 @@ for ax, ch, label in ((axes[0], i, f"filter {i + 1}: w"), (axes[1], i + K, "its 
     ax.set_title(label)
     ax.set_xlabel("shift j")
 axes[0].legend(fontsize=8)
-axes[2].plot((r["z_iht"][0] - r["z_cnn"][0]).abs().max(0).values.numpy(), "k.")
+axes[2].plot((r["z_iht"][0] - r["z_cnn"][0]).abs().max(0).values.cpu().numpy(), "k.")
 axes[2].set_title("max over channels |z_IHT - z_CNN|")
 axes[2].set_xlabel("shift j")
 axes[2].set_ylim(-1e-15, 1e-14)

@@ -33,6 +33,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 # Figure 2 setting
 l, M, K, D, stride, k = 5, 32, 96, 32, 1, 10
 values = "uniform"  # nonzeros U[-1, 1] as in the paper ("gaussian" also possible)
@@ -65,7 +66,7 @@ from invertlib.sparsity import PoolingModel
 from invertlib.theory import thm31_delta
 
 use_style()
-claims = il.Claims("03_model_rip_random_filters", seed)
+claims = il.Claims("03_model_rip_random_filters", seed, device)
 gen = il.torch_generator(seed)
 
 
@@ -78,7 +79,7 @@ gen = il.torch_generator(seed)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, scale="paper"), D, stride)
+W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, scale="paper", device=device), D, stride)
 model = PoolingModel(W.out_shape)  # pooling over all n shifts: the block model M_k
 ratios, search = rip_estimates(
     W, model, k, n_samples, generator=gen, values=values, n_starts=n_search_starts, n_candidates=n_candidates
@@ -103,7 +104,7 @@ print(
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.hist(ratios.numpy(), bins=60, color="C0", alpha=0.85, label=f"{n_samples} samples z in $M_k$")
+ax.hist(ratios.cpu().numpy(), bins=60, color="C0", alpha=0.85, label=f"{n_samples} samples z in $M_k$")
 ax.axvline(1, color="k", ls="--", lw=1)
 for sign in (-1, 1):
     ax.axvline(
@@ -152,7 +153,7 @@ labels = {
     "projected": r"projected $\|\mathbb{M}(WW^Tz,k)\|/\|z\|$",
 }
 for i, (name, r) in enumerate(b1.items()):
-    ax.hist(r.numpy(), bins=60, alpha=0.7, color=f"C{i}", label=f"{labels[name]}: mean {float(r.mean()):.2f}")
+    ax.hist(r.cpu().numpy(), bins=60, alpha=0.7, color=f"C{i}", label=f"{labels[name]}: mean {float(r.mean()):.2f}")
 ax.axvline(1, color="k", ls="--", lw=1)
 ax.set_xlabel("ratio")
 ax.set_ylabel("count")
@@ -175,7 +176,7 @@ for p, v in progress(points, "sweep points"):
     c = dict(M=M, l=l, K=K, k=k, D=D)
     c[p] = v
     for draw in range(n_draws):
-        Wp = il.ConvOperator(il.gaussian_filters(c["K"], c["M"], c["l"], generator=gen), c["D"], stride)
+        Wp = il.ConvOperator(il.gaussian_filters(c["K"], c["M"], c["l"], generator=gen, device=device), c["D"], stride)
         mp = PoolingModel(Wp.out_shape)
         r, s = rip_estimates(
             Wp,

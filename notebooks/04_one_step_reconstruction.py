@@ -32,6 +32,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 l, M, K, D, stride, k = 5, 32, 96, 32, 1, 10  # the Figure 2 setting
 n_samples = 2000  # codes z per setting
 # what the paper leaves open
@@ -65,10 +66,10 @@ from invertlib.sparsity import PoolingModel
 from invertlib.theory import thm33_bound
 
 use_style()
-claims = il.Claims("04_one_step_reconstruction", seed)
+claims = il.Claims("04_one_step_reconstruction", seed, device)
 gen = il.torch_generator(seed)
 
-W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, scale="paper"), D, stride)
+W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, scale="paper", device=device), D, stride)
 
 
 # %% [markdown]
@@ -170,15 +171,15 @@ print(
 fig, ax = plt.subplots(figsize=(8, 4))
 bins = np.linspace(0, 2, 81)
 ax.hist(
-    literal["fixed"].numpy(),
+    literal["fixed"].cpu().numpy(),
     bins=bins,
     alpha=0.7,
     color="C3",
     label=r"paper's literal setting: $\mathbb{M}_{fixed}$, k=10",
 )
-ax.hist(literal["known"].numpy(), bins=bins, alpha=0.7, color="C0", label=r"$\mathbb{M}_{known}$, k=10")
+ax.hist(literal["known"].cpu().numpy(), bins=bins, alpha=0.7, color="C0", label=r"$\mathbb{M}_{known}$, k=10")
 ax.hist(
-    best_err.numpy(),
+    best_err.cpu().numpy(),
     bins=bins,
     alpha=0.6,
     color="C2",
@@ -240,7 +241,7 @@ print(f"\nbound from the worst-case deltas vacuous (>= 1) for every k in {bound_
 
 # %%
 # NBVAL_CHECK_OUTPUT
-W_tiny = il.ConvOperator(il.gaussian_filters(tiny["K"], tiny["M"], tiny["l"], generator=gen, scale="unit"), tiny["D"])
+W_tiny = il.ConvOperator(il.gaussian_filters(tiny["K"], tiny["M"], tiny["l"], generator=gen, scale="unit", device=device), tiny["D"])
 m_tiny = PoolingModel(W_tiny.out_shape)
 tiny_rows = []
 for kk in tiny["k"]:

@@ -38,6 +38,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 dataset = "fashion_mnist"  # or "cifar10" (needs data_dir)
 data_dir = None  # None: the dataset's default location (Fashion-MNIST: Debian's package)
 n_train, n_val = 10_000, 2_000
@@ -69,14 +70,14 @@ from invertlib.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
 
 use_style()
-claims = il.Claims("05_random_filter_classification", seed)
+claims = il.Claims("05_random_filter_classification", seed, device)
 gen = il.torch_generator(seed)
 loaders = {"fashion_mnist": load_fashion_mnist, "cifar10": load_cifar10}
 if dataset not in loaders:
     raise ValueError(f"dataset: expected one of {list(loaders)}, got {dataset!r}")
 X, Y = loaders[dataset]("train", data_dir)
 Xt, Yt = loaders[dataset]("test", data_dir)
-perm = torch.randperm(len(X), generator=gen).numpy()
+perm = torch.randperm(len(X), generator=gen).cpu().numpy()
 tr, va = perm[:n_train], perm[n_train : n_train + n_val]
 size = 32
 x_tr, mean, std = prepare(X[tr], size=size)
@@ -84,6 +85,7 @@ x_va, _, _ = prepare(X[va], mean, std, size=size)
 x_te, _, _ = prepare(Xt if n_test is None else Xt[:n_test], mean, std, size=size)
 y_tr, y_va = torch.from_numpy(Y[tr]), torch.from_numpy(Y[va])
 y_te = torch.from_numpy(Yt if n_test is None else Yt[:n_test])
+x_tr, x_va, x_te, y_tr, y_va, y_te = (t.to(device) for t in (x_tr, x_va, x_te, y_tr, y_va, y_te))
 schedule = dict(batch_size=batch_size, lr=lr, weight_decay=weight_decay)
 print(f"{dataset}: {len(x_tr)} train, {len(x_va)} validation, {len(x_te)} test images of {tuple(x_tr.shape[1:])}")
 

@@ -31,6 +31,7 @@
 
 # %% tags=["parameters"]
 seed = 0  # no random draws here; kept for the claims file
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage"
 image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
 max_images = None  # None: all images
@@ -53,13 +54,13 @@ from invertlib.paper import TABLE2
 from invertlib.plotting import save_figure, save_table, use_style
 
 use_style()
-claims = il.Claims("06_vgg_sparsity", seed)
+claims = il.Claims("06_vgg_sparsity", seed, device)
 images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
-net = VGG16.pretrained(weights_file=weights_file)
+net = VGG16.pretrained(weights_file=weights_file).to(device)
 print(f"{len(names)} images at {input_size} x {input_size}; {net.weights_note}")
 
 # %%
-sparsity = layer_sparsity(net, torch.from_numpy(images), batch_size)
+sparsity = layer_sparsity(net, torch.from_numpy(images).to(device), batch_size)
 table = pd.DataFrame(
     {
         "layer": list(sparsity),
@@ -73,7 +74,7 @@ rho = float(np.corrcoef(table["paper"], table["ours"])[0, 1])
 # a pooling window is nonzero after max pooling whenever one of its ReLU units is: pool(i) is never sparser
 pool_ge = all(bool((sparsity[p] >= sparsity[net.conv_before(p)] - 1e-9).all()) for p in net.pool_layers)
 if compare_hed:
-    hed = layer_sparsity(VGG16.pretrained(source="hed"), torch.from_numpy(images), batch_size)
+    hed = layer_sparsity(VGG16.pretrained(source="hed").to(device), torch.from_numpy(images).to(device), batch_size)
     table["hed_extra"] = [float(v.mean()) for v in hed.values()]
 save_table(table, "table2_sparsity");
 

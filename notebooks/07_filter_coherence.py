@@ -32,6 +32,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 n_random_draws = 10  # Gaussian filter banks per layer
 duplicate_cos = 0.9  # |cos| above which two filters count as near-duplicates
 learned_tolerance = 0.05  # |ours - paper| for "matched" (3x for "partly"), learned row
@@ -51,9 +52,9 @@ from invertlib.plotting import save_figure, save_table, use_style
 from invertlib.rip import coherence, coherence_report
 
 use_style()
-claims = il.Claims("07_filter_coherence", seed)
+claims = il.Claims("07_filter_coherence", seed, device)
 gen = il.torch_generator(seed)
-net = VGG16.pretrained(weights_file=weights_file)
+net = VGG16.pretrained(weights_file=weights_file).to(device)
 print(net.weights_note)
 
 # %%
@@ -67,7 +68,7 @@ table4 = pd.DataFrame(rows)
 table4.insert(3, "paper_learned", table4["layer"].map(TABLE4["learned"]))
 table4.insert(5, "paper_random", table4["layer"].map(TABLE4["random"]))
 if compare_hed:
-    hed = VGG16.pretrained(source="hed")
+    hed = VGG16.pretrained(source="hed").to(device)
     table4["hed_learned_extra"] = [coherence(hed.convs[name].weight.double()) for name in table4["layer"]]
 # learned above random by more than three standard deviations over draws, at every layer
 above = bool((table4["learned"] > table4["random_mean"] + 3 * table4["random_std"]).all())
@@ -134,9 +135,9 @@ ax = axes[1]
 bins = np.linspace(0, 1, 101)
 for i, name in enumerate(shown_layers):
     cos, rand_cos = pairwise[name]
-    ax.hist(cos.numpy(), bins=bins, density=True, histtype="step", lw=1.8, color=f"C{i}", label=f"{name} learned")
+    ax.hist(cos.cpu().numpy(), bins=bins, density=True, histtype="step", lw=1.8, color=f"C{i}", label=f"{name} learned")
     ax.hist(
-        rand_cos.numpy(),
+        rand_cos.cpu().numpy(),
         bins=bins,
         density=True,
         histtype="stepfilled",

@@ -39,6 +39,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage"
 image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
 max_images = 8
@@ -71,20 +72,20 @@ from invertlib.sparse_coding import algorithm2, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
 
 use_style()
-claims = il.Claims("08_vgg_model_rip", seed)
+claims = il.Claims("08_vgg_model_rip", seed, device)
 gen = il.torch_generator(seed)
 torch.set_grad_enabled(False)
 
 images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
-net = VGG16.pretrained(weights_file=weights_file)
-act = net(net.preprocess(torch.from_numpy(images)), upto="conv5_2")
+net = VGG16.pretrained(weights_file=weights_file).to(device)
+act = net(net.preprocess(torch.from_numpy(images).to(device)), upto="conv5_2")
 x_after, x_before = act.post["conv5_1"], act.pre["conv5_1"]  # (B, 512, D, D)
 D = x_after.shape[-1]
 sparsity = float(nonzero_percent(act)[sparsity_layer].mean()) / 100
 
 banks = {
     "learned": normalize_filters(net.convs["conv5_2"].weight),
-    "gaussian": il.gaussian_filters(512, 512, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32),
+    "gaussian": il.gaussian_filters(512, 512, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
 }
 ops = {name: il.ConvOperator(w, D, padding=1) for name, w in banks.items()}
 model = PoolingModel(ops["learned"].out_shape, pool)
@@ -172,7 +173,7 @@ fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
 colors = {"learned": "C3", "gaussian": "C0"}
 for name, r in synthetic.items():
     axes[0].hist(
-        r.numpy(),
+        r.cpu().numpy(),
         bins=40,
         alpha=0.6,
         color=colors[name],
@@ -183,7 +184,7 @@ for ax, which in ((axes[1], "before"), (axes[2], "after")):
     for name in ops:
         ratio = runs[(name, which, lam_rel)]["ratio"]
         ax.hist(
-            ratio.numpy(),
+            ratio.cpu().numpy(),
             bins=np.linspace(0.5, 2.0, 61),
             alpha=0.6,
             color=colors[name],
@@ -207,7 +208,7 @@ for (name, which, lr), r in runs.items():
     for ax, stage in ((axes[0], r["res"].z_init), (axes[1], r["res"].z)):
         obj = stage.objective.mean(dim=0)
         ax.semilogy(
-            ((obj - obj[-1]) / obj[-1]).clamp(min=1e-7).numpy(),
+            ((obj - obj[-1]) / obj[-1]).clamp(min=1e-7).cpu().numpy(),
             color=colors[name],
             ls="-" if which == "after" else "--",
             label=f"{name}, {which} ReLU",

@@ -46,6 +46,7 @@
 
 # %% tags=["parameters"]
 seed = 0
+device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage"
 image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
 max_images = None  # None: all images
@@ -77,13 +78,13 @@ from invertlib.sparse_coding import algorithm2, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
 
 use_style()
-claims = il.Claims("10_alexnet_supplement", seed)
+claims = il.Claims("10_alexnet_supplement", seed, device)
 gen = il.torch_generator(seed)
 torch.set_grad_enabled(False)
 
 images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
-net = AlexNet.pretrained(weights_file=weights_file)
-act = net(net.preprocess(torch.from_numpy(images)))
+net = AlexNet.pretrained(weights_file=weights_file).to(device)
+act = net(net.preprocess(torch.from_numpy(images).to(device)))
 print(net.weights_note)
 print(
     f"{len(names)} images at {input_size} x {input_size}; maps: "
@@ -197,7 +198,7 @@ for layer in rip_layers:
     D = act.post[layer].shape[-1]
     banks = {
         "learned": normalize_filters(w),
-        "gaussian": il.gaussian_filters(*w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32),
+        "gaussian": il.gaussian_filters(*w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
     }
     for geometry, (p, s) in GEOMETRIES.items():
         model = PoolingModel((w.shape[0], D, D), p, stride=s)
@@ -237,7 +238,7 @@ D = act.post["conv4"].shape[-1]
 ops = {
     "learned": il.ConvOperator(normalize_filters(w5), D, padding=1),
     "gaussian": il.ConvOperator(
-        il.gaussian_filters(*w5.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32), D, padding=1
+        il.gaussian_filters(*w5.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device), D, padding=1
     ),
 }
 model5 = PoolingModel(ops["learned"].out_shape, 3, stride=2)
@@ -290,7 +291,7 @@ for pool in iht_pools:
     ops = {
         "learned": il.ConvOperator(normalize_filters(w), D, padding=spec.padding),
         "random": il.ConvOperator(
-            il.gaussian_filters(*w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32),
+            il.gaussian_filters(*w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
             D,
             padding=spec.padding,
         ),
@@ -311,7 +312,7 @@ for pool in iht_pools:
                     error_std=float(err.std()),
                 )
             )
-    err = relative_error(rescale_to(torch.randn(x.shape, generator=gen), x), x)
+    err = relative_error(rescale_to(torch.randn(x.shape, generator=gen).to(device), x), x)
     iht_rows.append(
         dict(
             layer=pool,
@@ -356,7 +357,7 @@ ax = axes[2]
 for (layer, geometry, name), r in synthetic.items():
     if layer == rip_layers[0]:
         ax.hist(
-            r.numpy(),
+            r.cpu().numpy(),
             bins=40,
             alpha=0.5,
             histtype="stepfilled" if name == "learned" else "step",
@@ -369,7 +370,7 @@ ax.legend(fontsize=6)
 ax.set_title(f"model-RIP, synthetic z, {rip_layers[0]} filters")
 ax = axes[3]
 for (name, which), r in alg2_ratio.items():
-    ax.hist(r.numpy(), bins=np.linspace(0.4, 2.0, 41), alpha=0.5, label=f"{name}, {which} ReLU: {float(r.mean()):.2f}")
+    ax.hist(r.cpu().numpy(), bins=np.linspace(0.4, 2.0, 41), alpha=0.5, label=f"{name}, {which} ReLU: {float(r.mean()):.2f}")
 ax.axvline(1, color="k", ls="--", lw=1)
 ax.set_xlabel(r"$\|W^T z\|/\|z\|$")
 ax.legend(fontsize=6)

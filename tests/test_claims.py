@@ -35,7 +35,8 @@ def test_claims_file_schema_and_table(out, capsys):
     )
     c.finish()
     record = json.loads((out / "claims" / "01_demo.json").read_text())
-    assert set(record) == {"notebook", "seed", "runtime_s", "claims"}
+    assert set(record) == {"notebook", "seed", "runtime_s", "peak_rss_mb", "device", "claims"}
+    assert 0 < record["peak_rss_mb"] < 1e6 and record["device"] == "cpu"
     assert record["seed"] == 3 and record["runtime_s"] >= 0
     assert [set(x) for x in record["claims"]] == [{"id", "kind", "claim", "paper", "ours", "verdict", "note"}] * 3
     assert record["claims"][0]["verdict"] == "holds"
