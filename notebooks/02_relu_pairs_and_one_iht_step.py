@@ -166,7 +166,13 @@ for ax, ch, label in ((axes[0], i, f"filter {i + 1}: w"), (axes[1], i + K, "its 
         label="CNN: ReLU, max-pool, unpool",
     )
     ax.plot(
-        on_iht, r["z_iht"][0, ch].cpu().numpy()[on_iht], "C1x", ms=10, mew=2, ls="none", label=r"IHT: $z_1 = \mathbb{M}_+(b)$"
+        on_iht,
+        r["z_iht"][0, ch].cpu().numpy()[on_iht],
+        "C1x",
+        ms=10,
+        mew=2,
+        ls="none",
+        label=r"IHT: $z_1 = \mathbb{M}_+(b)$",
     )
     for edge in range(0, r["W"].n + 1, r["pool"]):
         ax.axvline(edge - 0.5, color="0.5", lw=0.8, ls=":", zorder=0)

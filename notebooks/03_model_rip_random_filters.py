@@ -233,8 +233,7 @@ print("log-log slope of delta_k^2 against each parameter (theorem: the slope of 
 print(slopes.round(2).to_string(index=False))
 for est, f in fits.items():
     print(f"{est:12s}: C = {f['C']:.3f}, rms log-residual {f['rms_log']:.2f}")
-save_table(sweep, "thm31_sweeps");
-
+save_table(sweep, "thm31_sweeps")
 # %%
 fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.4), sharey=True)
 for ax, (p, g) in zip(axes, per_point.groupby("sweep", sort=False), strict=True):

@@ -119,8 +119,7 @@ fig2c_sweep["distance"] = (fig2c_sweep["median"] - fig2c_sweep["median"].clip(*p
     fig2c_sweep["max"] - paper_max
 ).clip(lower=0)
 fig2c_sweep["matches_fig2c"] = fig2c_sweep["distance"] == 0
-save_table(fig2c_sweep, "fig2c_sweep");
-
+save_table(fig2c_sweep, "fig2c_sweep")
 # %%
 # NBVAL_CHECK_OUTPUT
 show = (
@@ -224,8 +223,7 @@ for kk in progress(bound_k, "deltas"):
         )
     )
 bounds = pd.DataFrame(bound_rows)
-save_table(bounds, "thm33_bound");
-
+save_table(bounds, "thm33_bound")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(bounds.round(3).to_string(index=False))
@@ -241,7 +239,9 @@ print(f"\nbound from the worst-case deltas vacuous (>= 1) for every k in {bound_
 
 # %%
 # NBVAL_CHECK_OUTPUT
-W_tiny = il.ConvOperator(il.gaussian_filters(tiny["K"], tiny["M"], tiny["l"], generator=gen, scale="unit", device=device), tiny["D"])
+W_tiny = il.ConvOperator(
+    il.gaussian_filters(tiny["K"], tiny["M"], tiny["l"], generator=gen, scale="unit", device=device), tiny["D"]
+)
 m_tiny = PoolingModel(W_tiny.out_shape)
 tiny_rows = []
 for kk in tiny["k"]:
@@ -301,8 +301,7 @@ for step in (1.0, "normalized"):
                 )
             )
 iters = pd.DataFrame(iter_rows)
-save_table(iters, "iht_iterations");
-
+save_table(iters, "iht_iterations")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(iters.round(3).to_string(index=False))

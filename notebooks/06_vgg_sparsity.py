@@ -76,8 +76,7 @@ pool_ge = all(bool((sparsity[p] >= sparsity[net.conv_before(p)] - 1e-9).all()) f
 if compare_hed:
     hed = layer_sparsity(VGG16.pretrained(source="hed").to(device), torch.from_numpy(images).to(device), batch_size)
     table["hed_extra"] = [float(v.mean()) for v in hed.values()]
-save_table(table, "table2_sparsity");
-
+save_table(table, "table2_sparsity")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"Table 2: % of nonzeros ({len(names)} images, {input_size} x {input_size})")

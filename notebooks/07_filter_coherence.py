@@ -77,8 +77,7 @@ with_shifts, learned = table4["learned_with_shifts"], table4["learned"]
 in_range = bool(
     learned.between(0, 1 + 1e-12).all() and (with_shifts >= learned - 1e-12).all() and (with_shifts <= 1 + 1e-12).all()
 )
-save_table(table4, "table4_coherence");
-
+save_table(table4, "table4_coherence")
 # %%
 # NBVAL_CHECK_OUTPUT
 cols = ["layer", "paper_learned", "learned", "paper_random", "random_mean", "random_std"] + (

@@ -85,7 +85,9 @@ sparsity = float(nonzero_percent(act)[sparsity_layer].mean()) / 100
 
 banks = {
     "learned": normalize_filters(net.convs["conv5_2"].weight),
-    "gaussian": il.gaussian_filters(512, 512, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
+    "gaussian": il.gaussian_filters(
+        512, 512, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device
+    ),
 }
 ops = {name: il.ConvOperator(w, D, padding=1) for name, w in banks.items()}
 model = PoolingModel(ops["learned"].out_shape, pool)

@@ -103,8 +103,7 @@ table2 = pd.DataFrame(
         "std_over_images": [float(v.std()) for v in sparsity.values()],
     }
 )
-save_table(table2, "alexnet_table2_sparsity");
-
+save_table(table2, "alexnet_table2_sparsity")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"AlexNet, % of nonzeros ({len(names)} images)")
@@ -158,8 +157,7 @@ rows, pairwise = coherence_report(
     {n: c.weight for n, c in net.convs.items()}, generator=gen, n_random_draws=n_random_draws, strides={"conv1": 4}
 )
 table4 = pd.DataFrame(rows)
-save_table(table4, "alexnet_table4_coherence");
-
+save_table(table4, "alexnet_table4_coherence")
 # %%
 # NBVAL_CHECK_OUTPUT
 print("AlexNet coherence (max |cos| between distinct filters), learned vs Gaussian of the same shape")
@@ -198,7 +196,9 @@ for layer in rip_layers:
     D = act.post[layer].shape[-1]
     banks = {
         "learned": normalize_filters(w),
-        "gaussian": il.gaussian_filters(*w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
+        "gaussian": il.gaussian_filters(
+            *w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device
+        ),
     }
     for geometry, (p, s) in GEOMETRIES.items():
         model = PoolingModel((w.shape[0], D, D), p, stride=s)
@@ -220,8 +220,7 @@ for layer in rip_layers:
                 )
             )
 rip = pd.DataFrame(rip_rows)
-save_table(rip, "alexnet_fig3a_model_rip");
-
+save_table(rip, "alexnet_fig3a_model_rip")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"Figure 3(a) style: ||W^T z|| / ||z|| for {n_synthetic} synthetic model-sparse codes, U[-1, 1] values")
@@ -238,7 +237,9 @@ D = act.post["conv4"].shape[-1]
 ops = {
     "learned": il.ConvOperator(normalize_filters(w5), D, padding=1),
     "gaussian": il.ConvOperator(
-        il.gaussian_filters(*w5.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device), D, padding=1
+        il.gaussian_filters(*w5.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
+        D,
+        padding=1,
     ),
 }
 model5 = PoolingModel(ops["learned"].out_shape, 3, stride=2)
@@ -264,8 +265,7 @@ for which in ("before", "after"):
             )
         )
 alg2 = pd.DataFrame(alg2_rows)
-save_table(alg2, "alexnet_fig3bc_algorithm2");
-
+save_table(alg2, "alexnet_fig3bc_algorithm2")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(
@@ -370,7 +370,9 @@ ax.legend(fontsize=6)
 ax.set_title(f"model-RIP, synthetic z, {rip_layers[0]} filters")
 ax = axes[3]
 for (name, which), r in alg2_ratio.items():
-    ax.hist(r.cpu().numpy(), bins=np.linspace(0.4, 2.0, 41), alpha=0.5, label=f"{name}, {which} ReLU: {float(r.mean()):.2f}")
+    ax.hist(
+        r.cpu().numpy(), bins=np.linspace(0.4, 2.0, 41), alpha=0.5, label=f"{name}, {which} ReLU: {float(r.mean()):.2f}"
+    )
 ax.axvline(1, color="k", ls="--", lw=1)
 ax.set_xlabel(r"$\|W^T z\|/\|z\|$")
 ax.legend(fontsize=6)

@@ -95,9 +95,7 @@ def test_cuda_classifier_and_network_run_on_cuda():
     x = torch.randn(64, 1, 8, 8, generator=g).cuda()
     y = torch.randint(10, (64,), generator=g).cuda()
     for random_filters in (True, False):
-        net, init = train_convnet(
-            x, y, depth=1, ksize=3, width=4, random_filters=random_filters, generator=g, epochs=1
-        )
+        net, init = train_convnet(x, y, depth=1, ksize=3, width=4, random_filters=random_filters, generator=g, epochs=1)
         assert next(net.parameters()).device.type == "cuda" and 0 <= accuracy(net, x, y) <= 1
     net = VGG16.pretrained().cuda()
     images = torch.rand(1, 32, 32, 3, generator=g).cuda()
