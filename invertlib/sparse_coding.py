@@ -72,20 +72,24 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
         raise ValueError("lam: expected a finite nonnegative regularisation weight")
     step = 1.0 / (1.02 * L)
     z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
-    y, t = z, 1.0
+    # W^T is linear: W^T y of the extrapolated point y = z_new + beta (z_new - z) is the same
+    # combination of W^T z_new and W^T z, which the objective needs anyway. Two convolutions per
+    # iteration instead of three.
+    Az = torch.zeros_like(x)
+    y, Ay, t = z, Az, 1.0
     objective = []
     for _ in range(n_iter):
-        r = W.adjoint(y) - x
-        g = y - step * W.forward(r)
+        g = y - step * W.forward(Ay - x)
         z_new = torch.sign(g) * torch.clamp(g.abs() - step * lam, min=0)
         if support is not None:
             z_new = z_new * support
+        Az_new = W.adjoint(z_new)
         t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
-        y = z_new + ((t - 1) / t_new) * (z_new - z)
-        z, t = z_new, t_new
-        res = W.adjoint(z) - x
-        objective.append(0.5 * res.flatten(1).pow(2).sum(1) + (lam * z.abs()).flatten(1).sum(1))
-    residual = (W.adjoint(z) - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
+        beta = (t - 1) / t_new
+        y, Ay = z_new + beta * (z_new - z), Az_new + beta * (Az_new - Az)
+        z, Az, t = z_new, Az_new, t_new
+        objective.append(0.5 * (Az - x).flatten(1).pow(2).sum(1) + (lam * z.abs()).flatten(1).sum(1))
+    residual = (Az - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
     return LassoResult(z=z, objective=torch.stack(objective, dim=1), residual=residual)
 
 

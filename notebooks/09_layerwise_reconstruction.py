@@ -87,7 +87,7 @@ torch.set_grad_enabled(False)
 images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
 net = VGG16.pretrained(weights_file=weights_file).to(device)
 x_img = net.preprocess(torch.from_numpy(images).to(device))
-act = net(x_img)
+act = net(x_img, upto="conv5_1", keep_pre=False)  # conv5_1 sets k at pool(4); pre-ReLU maps unused (memory)
 sparsity = {n: float(v.mean()) / 100 for n, v in nonzero_percent(act).items()}
 KINDS = ["true", "learned", "random", "randact"]
 decoders = {i: load_decoder(f"pool{i}", decoder_dir).to(device) for i in layers}

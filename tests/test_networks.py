@@ -267,3 +267,14 @@ def test_layer_sparsity_depends_on_the_batch_size_only_through_rounding(vgg):
         assert float((a[name] - b[name]).abs().max()) <= one_unit + 1e-9
     with pytest.raises(ValueError, match="at least one image"):
         networks.layer_sparsity(vgg, ims[:0])
+
+
+def test_forward_can_leave_out_the_pre_relu_maps():
+    net = VGG16()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    full, lean = net(x, upto="pool2"), net(x, upto="pool2", keep_pre=False)
+    assert lean.pre == {} and list(full.pre) == ["conv1_1", "conv1_2", "conv2_1", "conv2_2"]
+    assert lean.order == full.order
+    for name in full.post:
+        assert torch.equal(lean.post[name], full.post[name])
+    assert torch.equal(lean.switches["pool2"], full.switches["pool2"])

@@ -173,8 +173,13 @@ def _pylops_ista(Phi, y, n_iter, step, project=None, perc=None, keep=()):
 def bench_pylops(repeats: int, quick: bool) -> dict:
     import pylops
 
-    n_iter, B = 100, 256
-    out = {"setting": f"Figure 2 operator, k=10, {n_iter} iterations, step 1/||W||^2, batch {B}", "cases": {}}
+    n_iter, B = (20, 32) if quick else (100, 256)
+    out = {
+        "setting": f"Figure 2 operator, k=10, {n_iter} iterations, step 1/||W||^2, batch {B}",
+        "n_iter": n_iter,
+        "batch": B,
+        "cases": {},
+    }
     keep = (1, 10, n_iter)
     for dname, dtype in DTYPES.items():
         g = il.torch_generator(0)
@@ -354,12 +359,82 @@ def _flatten(d, indent):
     return out
 
 
+def readme_section(results: dict) -> str:
+    """The README's "Performance" block (markdown) from a bench run."""
+    meta = results["meta"]
+    lines = [
+        f"Measured by `make bench` on {meta['date']} ({meta['machine']}, torch {meta['torch']}; medians of "
+        f"{meta['repeats']} runs after a warm-up; `build/bench.json` holds every number).",
+        "",
+        "| measure | ours | against | ratio | target | |",
+        "|---|---|---|---|---|---|",
+    ]
+    if "iht" in results:
+        for dt, r in results["iht"].items():
+            lines.append(
+                f"| one model-IHT iteration, conv5 scale, {dt} | {r['iteration_ms']:.1f} ms | two convolutions "
+                f"{r['two_convs_ms']:.1f} ms | {r['ratio']:.2f}x | <= 1.2x | {_met(r['ratio'] <= 1.2)} |"
+            )
+    if "mc_rip" in results:
+        for dt, r in results["mc_rip"].items():
+            target = f"| >= 1,000,000/s | {_met(r['samples_per_s'] >= 1e6)} |" if dt == "float64" else "| | |"
+            lines.append(
+                f"| Monte-Carlo model-RIP, Figure 2 size, {dt} | {r['samples_per_s']:,.0f} codes/s | dense route "
+                f"{r['dense_samples_per_s']:,.0f}/s | {r['speedup_vs_dense']:.0f}x {target}"
+            )
+    if "pylops" in results:
+        for case, r in results["pylops"]["cases"].items():
+            best, ok = min(r["pylops_one_signal_ms"].values()), r["speedup_per_signal"] >= 10
+            lines.append(
+                f"| {results['pylops']['n_iter']} IHT iterations per signal ({case}; batch of "
+                f"{results['pylops']['batch']}), iterates equal to {r['max_rel_diff_iterates']:.0e} | "
+                f"{r['ours_batch_per_signal_ms']:.2f} ms | PyLops 2.8 ISTA, one signal, {best:.1f} ms | "
+                f"{r['speedup_per_signal']:.1f}x | >= 10x | {_met(ok)} |"
+            )
+    if "search" in results:
+        r = results["search"]
+        lines.append(f"| certified worst-case search (notebook 03) | {r['search']['seconds']:.2f} s | | | | |")
+        ex = ", ".join(f"k={k}: {v:.2f} s" for k, v in r["exact"]["seconds"].items())
+        lines.append(f"| exact delta_2k enumeration (notebook 04's tiny instance) | {ex} | | | | |")
+    if "decoders" in results:
+        for layer, r in results["decoders"].items():
+            if layer == "setting":
+                continue
+            lines.append(
+                f"| decoder {layer}, 64 px, batch 8 | {r['inference_images_per_s']:.0f} images/s inference, "
+                f"{r['training_images_per_s']:.0f} images/s training | | | | |"
+            )
+    if "notebooks" in results:
+        nb = results["notebooks"]["notebooks"]
+        lines += ["", "| notebook | runtime (s) | peak resident memory (MB) |", "|---|---|---|"]
+        for name, r in nb.items():
+            lines.append(f"| {name} | {r['runtime_s']} | {r['peak_rss_mb']} |")
+        lines.append(f"| all (kernel time, without start-up) | {results['notebooks']['total_runtime_s']:.0f} | |")
+    return "\n".join(lines)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def update_readme(readme: Path, block: str) -> None:
+    start, end = "<!-- performance:start -->", "<!-- performance:end -->"
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise ValueError(f"{readme}: no {start} ... {end} markers to fill")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = head + start + "\n" + block + "\n" + end + tail
+    atomic_write(readme, lambda tmp: tmp.write_text(new, encoding="utf-8"))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections: " + ", ".join(SECTIONS))
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="smaller problems (for the tests), not for reporting")
     p.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
+    p.add_argument("--readme", help="also rewrite the Performance block of this README (a full run only)")
     args = p.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -385,6 +460,11 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=1) + "\n"))
     print(f"written {out}")
+    if args.readme:
+        if args.quick or set(chosen) != set(SECTIONS):
+            p.error("--readme: only a full run (all sections, no --quick) may rewrite the README")
+        update_readme(Path(args.readme), readme_section(results))
+        print(f"{args.readme}: Performance block rewritten")
     return 0
 
 
