@@ -222,6 +222,8 @@ def worst_case_delta(
         .reshape(-1)
     )  # ||atom_c||^2
     rows = atom_gram_rows(W, S)  # (B, s, Kn)
+    sq = rows.pow(2)
+    total = sq.sum(dim=1)  # (B, Kn): sum over the support of rows^2; kept up to date below
     cur, _ = support_delta(W, S)
     start_deltas = cur.clone()
     batch = torch.arange(B, device=W.device)
@@ -230,8 +232,8 @@ def worst_case_delta(
         changed = False
         for i in range(s):
             keep = [j for j in range(s) if j != i]
-            others, orow = S[:, keep], rows[:, keep]  # (B, s-1), (B, s-1, Kn)
-            g_oo = orow.gather(2, others.unsqueeze(1).expand(-1, s - 1, -1))  # (B, s-1, s-1)
+            others = S[:, keep]  # (B, s-1)
+            g_oo = rows.gather(2, others.unsqueeze(1).expand(-1, s, -1))[:, keep]  # (B, s-1, s-1)
             used = torch.zeros(B, model.n_regions, dtype=torch.long, device=W.device)
             used.scatter_add_(1, region_of[others], torch.ones_like(others))
             allowed = used.gather(1, region_of.expand(B, -1)) < per_region
@@ -239,12 +241,12 @@ def worst_case_delta(
             # Candidates: the allowed atoms most correlated with the rest of the support (the
             # border norm bounds how far the new atom can move the Gram spectrum), plus the
             # current atom so that a sweep never loses ground.
-            border = orow.pow(2).sum(dim=1).masked_fill(~allowed, -math.inf)
+            border = (total - sq[:, i]).masked_fill(~allowed, -math.inf)  # sum over the others of rows^2
             border[batch, S[:, i]] = math.inf
             n_cand = min(n_candidates or Kn, Kn)
             cand = border.topk(n_cand, dim=1).indices  # (B, C)
             cand_ok = allowed.gather(1, cand) | (cand == S[:, i : i + 1])
-            border_vals = orow.gather(2, cand.unsqueeze(1).expand(-1, s - 1, -1))  # (B, s-1, C)
+            border_vals = rows.gather(2, cand.unsqueeze(1).expand(-1, s, -1))[:, keep]  # (B, s-1, C)
             gram = torch.empty(B, n_cand, s, s, dtype=W.dtype, device=W.device)
             gram[:, :, : s - 1, : s - 1] = g_oo.unsqueeze(1)
             gram[:, :, : s - 1, s - 1] = border_vals.transpose(1, 2)
@@ -259,6 +261,8 @@ def worst_case_delta(
                 S[better, i] = c[better]
                 cur = torch.where(better, best, cur)
                 rows[better, i] = atom_gram_rows(W, c[better])
+                sq[better, i] = rows[better, i].pow(2)
+                total[better] = sq[better].sum(dim=1)
         if not changed:
             break
     top = int(cur.argmax())
