@@ -75,6 +75,7 @@ class WhatWhereDecoder(nn.Module):
         with torch.no_grad():
             for p in self.parameters():
                 p.zero_()
+        self.to(memory_format=torch.channels_last)  # NHWC weights, as the encoder's
 
     def reset_parameters(self, generator: torch.Generator) -> WhatWhereDecoder:
         """He-normal weights (std sqrt(2 / fan_in)) drawn from `generator`, zero biases."""
@@ -98,6 +99,7 @@ class WhatWhereDecoder(nn.Module):
             have = sorted(switches) if isinstance(switches, dict) else type(switches).__name__
             raise ValueError(f"switches: expected the encoder's switches of {self.pools}, got {have}")
         check_finite(h, "code")
+        h = h.contiguous(memory_format=torch.channels_last)  # as the encoder (FeatureNet): faster convolutions
         last = self.steps[-1][1]
         for kind, name in self.steps:
             if kind == "unpool":
