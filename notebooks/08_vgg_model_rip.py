@@ -31,7 +31,7 @@
 # nor the solver. The caption calls (b) "before ReLU" and (c) "after ReLU" while the sub-figure labels say the opposite;
 # we follow the caption.
 #
-# **Cost.** The default (6 images, 80 FISTA iterations per lasso) runs in about 1.3 minutes; every FISTA iteration on one
+# **Cost.** The default (8 images, 80 FISTA iterations per lasso) runs in about 1.5 minutes; every FISTA iteration on one
 # image costs two $512\to512$ convolutions of a $14\times14$ map (about 10 ms). The full setting (all 20 images, 300
 # iterations, `-p max_images 20 -p n_fista 300`) takes about 20 minutes.
 #
@@ -42,7 +42,7 @@ seed = 0
 device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage"
 image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
-max_images = 6  # was 8; cut for the 10-minute `make figures`
+max_images = 8
 input_size = 224  # conv5 maps are input_size / 16: 224 -> 14 (240 -> 15, the paper's D, does not tile 2x2 pooling)
 weights_file = None  # None: torchvision's ImageNet VGG16; or your own .pth / .npz state dict
 pool = 2  # pooling region side of the sparsity model
