@@ -100,8 +100,9 @@ def model_rip_ratios(
         else:  # dense codes and one transposed convolution (same draws, equal to rounding)
             z = torch.zeros(len(S), W.shape[0], dtype=W.dtype, device=S.device).scatter_add_(1, S, v)
             ratios.append(rip_ratio(W, z.reshape((-1,) + W.out_shape).to(W.device)))
-        supports.append(S)
-    ratios = torch.cat(ratios)
+        if return_supports:
+            supports.append(S)
+    ratios = torch.cat(ratios) if len(ratios) > 1 else ratios[0]
     return (ratios, torch.cat(supports)) if return_supports else ratios
 
 

@@ -227,7 +227,7 @@ class PoolingModel:
             first = torch.randint(P, (n_samples, R), generator=generator, device=dev)
             second = (first + 1 + torch.randint(P - 1, (n_samples, R), generator=generator, device=dev)) % P
             pos = torch.where(copy == 1, second.gather(1, regions), first.gather(1, regions))
-        return self.region_index.to(generator.device)[regions, pos]
+        return self.region_index.to(generator.device).reshape(-1)[regions * P + pos]
 
     def sample_sparse(
         self,

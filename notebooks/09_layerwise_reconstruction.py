@@ -289,7 +289,7 @@ print(
 # with random filters 0.76-0.91, both far below a random activation's $\sqrt 2$, random filters the better at every layer and
 # the errors rising to about 1 at layer 4, as in the paper (learned 1.026 against its 1.051). Ours are lower than the paper's
 # at layers 1-3 by 0.07-0.16: $k$ comes from our sparsity, lower than the paper's in these blocks (notebook 06). Ten model-IHT
-# iterations lower the errors to 0.47-0.80.
+# iterations (on the first 5 images) lower the errors to 0.47-0.81.
 #
 # *Image space:* our decoders return the images from the true activations with relative errors 0.155, 0.212, 0.245 and 0.251
 # at pool(1)-pool(4) (PSNR 29 to 25 dB; our goals were 0.15, 0.25, 0.30 and 0.40, so pool(1) misses by 0.005). At pool(3) and

@@ -394,7 +394,7 @@ plt.show()
 # learned conv5 filters give 0.97 after ReLU and 1.32 before ReLU, the same pattern as VGG16's conv(5,2) in notebook 08,
 # with a high Algorithm 2 residual (0.64-0.76 for 60 FISTA iterations), so these codes fit the activations only roughly.
 # *One-step IHT:* both filter kinds stay far below the $\sqrt 2$ of a random activation; at pool(1) the learned conv2 filters
-# do better than Gaussian ones (0.73 against 0.82), at pool(2) worse (0.95 against 0.86, as VGG16's learned filters are in the
+# do better than Gaussian ones (0.73 against 0.80), at pool(2) worse (0.95 against 0.85, as VGG16's learned filters are in the
 # paper's Table 3); non-overlapping windows change the errors by 0.03 or less.
 
 # %% [markdown]
