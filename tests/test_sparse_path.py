@@ -101,3 +101,11 @@ def test_pylops_wrapper_is_the_same_operator():
     assert np.allclose(Phi @ Z, A @ Z, rtol=0, atol=1e-12)
     assert np.allclose(Phi @ Z[:, 0], A @ Z[:, 0], rtol=0, atol=1e-12)
     assert np.allclose(Phi.H @ (A @ Z), A.T @ (A @ Z), rtol=0, atol=1e-11)
+
+
+def test_sparse_path_takes_numpy_indices():
+    for ndim, size in ((1, SIZES[1]), (2, SIZES[0])):  # padded (sparse_adjoint route) and valid (table route)
+        W, idx, v, _ = _case(ndim, size)
+        assert torch.equal(W.atom_gram(idx.numpy()), W.atom_gram(idx))
+        assert torch.equal(W.gram_rows(idx.numpy()), W.gram_rows(idx))
+        assert torch.equal(W.sparse_sq_norms(idx.numpy(), v.numpy()), W.sparse_sq_norms(idx, v))
