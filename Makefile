@@ -32,7 +32,7 @@ help:
 	@echo "make smoke    - every notebook with the reduced parameters of notebooks/smoke/ into build/smoke (a few minutes)"
 	@echo "make html     - the HTML edition of the executed notebooks with an index, in build/html"
 	@echo "make bench    - time the hot paths against their references (PyLops, dense routes), check the targets,"
-	@echo "                write build/bench.json and the README's Performance block (about 5 minutes)"
+	@echo "                write build/bench.json and the README's Performance block (about 2 minutes)"
 	@echo "make lint     - ruff check and ruff format --check (configured in pyproject.toml)"
 	@echo "make sync     - bring every notebook and its jupytext pair notebooks/*.py in line (the newer one wins)"
 	@echo "make test     - lint, unit tests, nbval regression of every notebook, numeric check of their claims"
