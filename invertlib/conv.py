@@ -190,13 +190,13 @@ class ConvOperator:
         B, Dp = f.shape[0], self.D + 2 * self.padding
         dev = self.device
         strides = torch.tensor([Dp ** (self.ndim - 1 - a) for a in range(self.ndim)], device=dev)
-        corner = (shift.to(dev) * self.stride * strides).sum(-1)  # (B, s): the atom's corner in the canvas
+        corner = (shift * self.stride * strides).sum(-1)  # (B, s): the atom's corner in the canvas
         taps = torch.arange(self.M, device=dev)[:, None] * Dp**self.ndim + (
             _grid((self.l,) * self.ndim).to(dev) * strides
         ).sum(-1)
         base = torch.arange(B, device=dev) * (self.M * Dp**self.ndim)
         flat = base[:, None, None] + corner[:, :, None] + taps.reshape(1, 1, -1)  # (B, s, M l^ndim)
-        contrib = values.to(dev)[:, :, None] * self.w.reshape(self.K, -1)[f.to(dev)]
+        contrib = values[:, :, None] * self.w.reshape(self.K, -1)[f]
         canvas = torch.zeros(B * self.M * Dp**self.ndim, dtype=self.dtype, device=dev)
         canvas.index_add_(0, flat.reshape(-1), contrib.reshape(-1))
         canvas = canvas.reshape((B, self.M) + (Dp,) * self.ndim)

@@ -98,8 +98,7 @@ def model_rip_ratios(
         if sparse:  # ||W^T z||^2 from the nonzeros alone (v^T G_S v when p = 0): no code or signal is built
             ratios.append(W.sparse_sq_norms(S, v).clamp_min(0).sqrt() / v.to(W.device).norm(dim=1))
         else:  # dense codes and one transposed convolution (same draws, equal to rounding)
-            z = torch.zeros(len(S), W.shape[0], dtype=W.dtype, device=S.device).scatter_add_(1, S, v)
-            ratios.append(rip_ratio(W, z.reshape((-1,) + W.out_shape).to(W.device)))
+            ratios.append(rip_ratio(W, model.to_dense(S, v).to(W.device)))
         if return_supports:
             supports.append(S)
     ratios = torch.cat(ratios) if len(ratios) > 1 else ratios[0]

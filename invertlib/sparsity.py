@@ -277,10 +277,14 @@ class PoolingModel:
         support, vals = self.sample_sparse(
             k, n_samples, generator=generator, values=values, per_region=per_region, dtype=dtype
         )
-        z = torch.zeros(n_samples, self.code_size, dtype=dtype, device=support.device)
-        z.scatter_add_(1, support, vals)  # add: a repeated index adds 0, deterministically
-        z = z.reshape((n_samples,) + self.code_shape)
+        z = self.to_dense(support, vals)
         return (z, support) if return_support else z
+
+    def to_dense(self, support: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Codes given by their nonzeros, support and values (B, s), as dense codes (B, K, n[, n]).
+        A repeated index adds its values (`sample_sparse` gives a repeat the value 0)."""
+        z = torch.zeros(len(support), self.code_size, dtype=values.dtype, device=support.device)
+        return z.scatter_add_(1, support, values.to(support.device)).reshape((-1,) + self.code_shape)
 
     # -- projections (Eqs. 2-3) ---------------------------------------------------------------
     def project(self, z, k: int | None = None, switches: str = "known", nonnegative: bool = False) -> torch.Tensor:

@@ -30,7 +30,8 @@
 # networks: batch-norm statistics from the training set, then the linear classifier alone (Adam, `epochs_random`
 # epochs).
 #
-# **Cost.** About 3.5 minutes by default (it was 5.6 before the schedule was cut to fit `make figures` into 10 minutes:
+# **Cost.** About 3 minutes by default (measured 172-182 s; it was 5.6 before the schedule was cut to fit `make figures`
+# into 10 minutes:
 # 8,000 training images instead of 10,000, 1 epoch for the learned grid instead of 3, 3 final epochs instead of 6). The
 # full setting (`-p n_train 50000 -p n_val 10000 -p grid_width "[64, 128, 256]" -p grid_ksize "[3, 5, 7]"
 # -p epochs_learned 20 -p n_seeds 5`) is dominated by the learned networks, roughly 5 ms per

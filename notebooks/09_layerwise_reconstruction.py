@@ -37,7 +37,7 @@
 # to unit norm; $k$ is *our* measured sparsity of conv($i$+1,1).
 #
 # **Cost.** Default (20 images at 224 x 224; the IHT iterations on 5, the optimisation baseline on 1): about 3 minutes on 2
-# CPU cores (IHT, 0.7 minutes; decoding, 1.2 minutes; baselines, 0.6 minutes). The decoders are loaded, not trained; training
+# CPU cores (measured 157-179 s with kernel start). The decoders are loaded, not trained; training
 # them all (`make decoders`) took 76 minutes on the same machine.
 #
 # **Rerun:** `.venv/bin/papermill -k invertlib notebooks/09_layerwise_reconstruction.ipynb /tmp/out.ipynb -p image_dir /data/imagenet_val -p max_images 16`
