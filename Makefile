@@ -107,6 +107,9 @@ figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RU
 	touch $@; \
 	echo "   $* ok in $$(( $$(date +%s) - start )) s"
 
+# Notebook 11 draws Theorem 3.1's boundary with the constant C that notebook 03 fits (its claims file).
+figures/claims/11_phase_transitions.json: figures/claims/03_model_rip_random_filters.json
+
 # ---------------------------------------------------------------------------------------------
 # Smoke run: every notebook with the reduced parameters of notebooks/smoke/<notebook>.yaml, into
 # build/smoke (notebooks, figures and claims); figures/ and notebooks/ are never touched.

@@ -284,3 +284,21 @@ def update_readme(readme: Path, directory: Path) -> None:
     _, tail = rest.split(README_END, 1)
     new = f"{head}{README_START}\n{reproduction_table(directory)}\n{README_END}{tail}"
     atomic_write(Path(readme), lambda tmp: tmp.write_text(new, encoding="utf-8"))
+
+
+def recorded(notebook: str, claim_id: str, directory: Path | None = None):
+    """The `ours` value of claim `claim_id` in the published claims file of `notebook`
+    (figures/claims/<notebook>.json of the checkout, or `directory`), for a notebook that builds
+    on another's result (notebook 11 uses the constant C that notebook 03 fits). Reads the
+    committed file rather than INVERTLIB_FIGURES_DIR, so that a test run of the notebooks sees the
+    published value whatever order they run in; `make figures` reruns the reader after the writer."""
+    from .paths import PROJECT_ROOT
+
+    path = Path(directory or PROJECT_ROOT / "figures" / "claims") / f"{notebook}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"notebook: no claims file {path}; run notebook {notebook} first (make figures)")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    for c in record["claims"]:
+        if c["id"] == claim_id:
+            return c["ours"]
+    raise KeyError(f"claim_id: {path} has no claim {claim_id!r}; it has {[c['id'] for c in record['claims']]}")

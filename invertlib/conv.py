@@ -126,7 +126,13 @@ class ConvOperator:
         """h = W x: (..., M, D[, D]) -> (..., K, n[, n]), any leading batch dimensions. `name` is
         the caller's name for x in error messages."""
         xb, lead = self._batched(x, name, self.in_shape, f"M={self.M} channels of size D={self.D}")
-        h = _CONV[self.ndim](xb, self.w, stride=self.stride, padding=self.padding)
+        return self._forward(xb).reshape(lead + self.out_shape)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """W x without the input checks, for loops whose iterates are already known to be valid
+        (model_iht checks x once, not in every iteration: the checks cost 15 % of a small one)."""
+        lead = x.shape[: x.dim() - len(self.in_shape)]
+        h = _CONV[self.ndim](x.reshape((-1,) + self.in_shape), self.w, stride=self.stride, padding=self.padding)
         return h.reshape(lead + self.out_shape)
 
     __call__ = forward
@@ -135,8 +141,13 @@ class ConvOperator:
         """x = W^T h (transposed convolution, tied filters): (..., K, n[, n]) -> (..., M, D[, D]).
         `name` is the caller's name for h in error messages (a code z, say)."""
         hb, lead = self._batched(h, name, self.out_shape, f"K={self.K} filters times n={self.n} shifts")
+        return self._adjoint(hb).reshape(lead + self.in_shape)
+
+    def _adjoint(self, h: torch.Tensor) -> torch.Tensor:
+        """W^T h without the input checks (see `_forward`)."""
+        lead = h.shape[: h.dim() - len(self.out_shape)]
         # n tiles D exactly (checked in __init__), so no output_padding is needed.
-        x = _CONV_T[self.ndim](hb, self.w, stride=self.stride, padding=self.padding)
+        x = _CONV_T[self.ndim](h.reshape((-1,) + self.out_shape), self.w, stride=self.stride, padding=self.padding)
         return x.reshape(lead + self.in_shape)
 
     # -- the sparse path: codes given by their nonzeros ------------------------------------------
@@ -345,6 +356,17 @@ class ConvOperator:
         # Mixed advanced indexing puts the index dimension first: the target is (L, K, M).
         W[:, j_idx, :, flat[j_idx, q_idx]] = taps_w[:, :, q_idx].permute(2, 0, 1)
         return W.reshape(self.shape)
+
+
+def dense_operator(Phi) -> ConvOperator:
+    """Any m x N matrix Phi as a ConvOperator whose adjoint is Phi: N filters of m channels and
+    length 1 on an input of length 1, so W = Phi^T (N x m) and W^T z = Phi z. Inputs are
+    (..., m, 1), codes (..., N, 1). Lets the recovery code (`model_iht`, `one_step_inverse`) run
+    on an unstructured matrix, e.g. the Gaussian baseline of a phase diagram."""
+    Phi = check_real(as_tensor(Phi, "Phi"), "Phi")
+    if Phi.dim() != 2:
+        raise ValueError(f"Phi: expected a matrix (m, N), got shape {tuple(Phi.shape)}")
+    return ConvOperator(Phi.T.contiguous().unsqueeze(-1), 1)
 
 
 def _grid(sizes: tuple[int, ...]) -> torch.Tensor:

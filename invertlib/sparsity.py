@@ -37,7 +37,15 @@ import scipy.sparse
 import torch
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from ._checks import as_tensor, check_finite, check_int, check_nonempty, check_real, check_trailing_shape
+from ._checks import (
+    as_tensor,
+    check_finite,
+    check_int,
+    check_nonempty,
+    check_real,
+    check_trailing_shape,
+    has_values,
+)
 from .rng import check_generator
 
 SWITCHES = ("known", "fixed")
@@ -60,6 +68,17 @@ def _choose(n_samples: int, N: int, k: int, generator: torch.Generator) -> torch
         taken = (out[:, :i] == t[:, None]).any(dim=1)
         out[:, i] = torch.where(taken, top, t)
     return out
+
+
+def _top(flat: torch.Tensor, k) -> torch.Tensor:
+    """Indices of the k largest |entries| of every row of flat (B, N): (B, k). With one k per row
+    (a tensor (B,)), rows keep the max k columns, and the extra ones repeat the row's largest
+    entry (scattering a repeated index writes the same value twice)."""
+    if not isinstance(k, torch.Tensor):
+        return flat.abs().topk(k, dim=1, sorted=False).indices
+    top = flat.abs().topk(int(k.max()), dim=1, sorted=True).indices
+    rank = torch.arange(top.shape[1], device=flat.device)
+    return torch.where(rank < k[:, None], top, top[:, :1])
 
 
 _FLOYD_MAX_K = 32  # Floyd costs k^2 / 2 comparisons per row, topk N keys: measured crossover near k = 32 for N = 96
@@ -287,7 +306,7 @@ class PoolingModel:
         return z.scatter_add_(1, support, values.to(support.device)).reshape((-1,) + self.code_shape)
 
     # -- projections (Eqs. 2-3) ---------------------------------------------------------------
-    def project(self, z, k: int | None = None, switches: str = "known", nonnegative: bool = False) -> torch.Tensor:
+    def project(self, z, k=None, switches: str = "known", nonnegative: bool = False) -> torch.Tensor:
         """𝕄(z, k): max pooling, unpooling with switches, block-sparsification to k regions.
 
         1. In every region keep the entry of largest |z| (largest z if `nonnegative`: the ReLU +
@@ -301,10 +320,16 @@ class PoolingModel:
         best l2 approximation of z in M_k for non-overlapping regions (tested against brute
         force). With overlapping windows two kept windows may share their maximum, which is then
         written once.
+
+        k: an int, None, or (regions that tile the code only) an integer tensor of the batch
+        shape (...), one k per code, so that codes of several sparsities are projected in one
+        batch (a phase diagram's cells).
         """
         if switches not in SWITCHES:
             raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
         z = self._check_code(z)
+        if isinstance(k, torch.Tensor):
+            k = self._check_k_per_code(k, z)
         if self.tiles:
             return self._project_tiles(z, k, switches, nonnegative)
         zr = self.to_regions(z)
@@ -333,7 +358,7 @@ class PoolingModel:
         B = zb.shape[0]
         if self.region_size == 1 and not nonnegative and k is not None:  # plain top-k: no pooling to do
             flat = zb.reshape(B, -1)
-            keep = flat.abs().topk(self._check_k(k), dim=1, sorted=False).indices
+            keep = _top(flat, k)
             return torch.zeros_like(flat).scatter_(1, keep, flat.gather(1, keep)).reshape(z.shape)
         score = zb if nonnegative else zb.abs()
         if self.ndim == 1 and self.pool == self.n:  # one region per channel (the 1-D theory)
@@ -348,18 +373,21 @@ class PoolingModel:
             corner = torch.arange(0, self.n, self.pool, device=z.device)
             corner = corner if self.ndim == 1 else (corner[:, None] * self.n + corner[None, :]).reshape(-1)
             pos = corner.expand_as(pos)
-        if k is not None and self._check_k(k) < self.n_regions:
+        if k is not None and (isinstance(k, torch.Tensor) or self._check_k(k) < self.n_regions):
             flat = value.reshape(B, -1)
-            keep = flat.abs().topk(k, dim=1, sorted=False).indices
+            keep = _top(flat, k)
             value = (flat * torch.zeros_like(flat, dtype=torch.bool).scatter_(1, keep, True)).reshape(value.shape)
         out = torch.zeros_like(zb).flatten(2).scatter_(2, pos, value)
         return out.reshape(z.shape)
 
-    def projector(self, k: int | None = None, switches: str = "known", nonnegative: bool = False):
-        """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`)."""
+    def projector(self, k=None, switches: str = "known", nonnegative: bool = False):
+        """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`); k as in
+        `project` (a tensor: one k per code of the batches it will be given)."""
         if switches not in SWITCHES:
             raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
-        if k is not None:
+        if isinstance(k, torch.Tensor):
+            self._check_k_values(k)
+        elif k is not None:
             self._check_k(k)
         return lambda z: self.project(z, k, switches=switches, nonnegative=nonnegative)
 
@@ -419,6 +447,25 @@ class PoolingModel:
             )
         match = maximum_bipartite_matching(self._incidence[positions.cpu().numpy()], perm_type="column")
         return bool((match >= 0).all())
+
+    def _check_k_values(self, k: torch.Tensor) -> torch.Tensor:
+        if not self.tiles:
+            raise ValueError(f"k: one k per code needs regions that tile the code; {self!r} has overlapping windows")
+        if k.dtype.is_floating_point or k.dtype.is_complex or k.dtype == torch.bool or k.numel() == 0:
+            raise TypeError(
+                f"k: expected a non-empty integer tensor (one k per code), got {k.dtype} of {tuple(k.shape)}"
+            )
+        if has_values(k) and not bool(((k >= 1) & (k <= self.n_regions)).all()):
+            bad = k[(k < 1) | (k > self.n_regions)].flatten()[0]
+            raise ValueError(f"k: expected every k in 1..R = {self.n_regions}, got {int(bad)}")
+        return k
+
+    def _check_k_per_code(self, k: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        k = self._check_k_values(k)
+        lead = tuple(z.shape[: z.dim() - len(self.code_shape)])
+        if tuple(k.shape) != lead:
+            raise ValueError(f"k: expected one k per code, shape {lead} (the batch shape of z), got {tuple(k.shape)}")
+        return k.reshape(-1).to(z.device)
 
     def _check_k(self, k) -> int:
         k = check_int(k, "k")

@@ -48,6 +48,28 @@ def thm31_delta(M, l, D, k, K, n, eps, C=1.0):
     return np.sqrt(_constant(C) * _log_term(k, K, n, eps) * _size(D, "D") / (_size(M, "M") * _size(l, "l") ** 2))
 
 
+def thm31_max_k(M, l, D, K, n, delta, eps, C=1.0):
+    """The largest sparsity k for which Theorem 3.1 guarantees model-RIP constant `delta`:
+    k = delta^2 M l^2 / (C D (log K + log n - log eps)), the requirement solved for k (not rounded;
+    below 1 the theorem guarantees nothing). Elementwise on arrays."""
+    delta = check_values(delta, "delta", low=0, high=1, low_open=True)
+    eps = check_values(eps, "eps", low=0, high=1, low_open=True, high_open=True)
+    logs = np.log(_size(K, "K")) + np.log(_size(n, "n")) - np.log(eps)
+    k = delta**2 * _size(M, "M") * _size(l, "l") ** 2 / (_constant(C) * _size(D, "D") * logs)
+    return float(k) if np.ndim(k) == 0 else k
+
+
+def thm33_delta_for(target: float) -> float:
+    """The largest delta with thm33_bound(delta, delta) <= target: how small delta_2k (taking
+    delta_k = delta_2k, the tightest case) must be for Theorem 3.3 to guarantee a relative
+    one-step error of at most `target` (e.g. 0.5, Figure 2(c)'s bound: delta about 0.09)."""
+    from scipy.optimize import brentq
+
+    target = float(check_values(target, "target", low=0, low_open=True))
+    # the bound rises from 0 at delta = 0 to infinity at delta = 1
+    return float(brentq(lambda d: thm33_bound(d, d) - target, 0.0, 1 - 1e-12, xtol=1e-14))
+
+
 def thm33_bound(delta_k, delta_2k):
     """Theorem 3.3's bound on ||x_hat - x|| / ||x||; inf where delta_2k >= 1 or delta_k >= 1
     (the theorem says nothing there). Elementwise on arrays."""
