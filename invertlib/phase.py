@@ -112,10 +112,9 @@ def logistic_boundary(rho, successes, trials, *, groups=None, max_iter: int = 10
     rho = check_values(rho, "rho").reshape(-1)
     trials = check_values(trials, "trials", low=1, integer=True).reshape(-1)
     successes = check_values(successes, "successes", low=0, integer=True).reshape(-1)
-    if not (len(rho) == len(successes) == len(trials)):
-        raise ValueError(
-            f"rho, successes, trials: expected one value per cell each, got {len(rho)}, {len(successes)}, {len(trials)}"
-        )
+    for name, a in (("successes", successes), ("trials", trials)):
+        if len(a) != len(rho):
+            raise ValueError(f"{name}: expected one value per rho ({len(rho)} cells), got {len(a)}")
     if (successes > trials).any():
         raise ValueError(f"successes: expected at most trials per cell, got {successes[successes > trials][0]:g}")
     if len(np.unique(rho)) < 2:

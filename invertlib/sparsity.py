@@ -76,7 +76,9 @@ def _top(flat: torch.Tensor, k) -> torch.Tensor:
     entry (scattering a repeated index writes the same value twice)."""
     if not isinstance(k, torch.Tensor):
         return flat.abs().topk(k, dim=1, sorted=False).indices
-    top = flat.abs().topk(int(k.max()), dim=1, sorted=True).indices
+    # without values (the "meta" device) the largest k is unknown: rank all columns, same result
+    kmax = int(k.max()) if has_values(k) else flat.shape[1]
+    top = flat.abs().topk(kmax, dim=1, sorted=True).indices
     rank = torch.arange(top.shape[1], device=flat.device)
     return torch.where(rank < k[:, None], top, top[:, :1])
 

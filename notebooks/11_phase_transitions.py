@@ -50,16 +50,16 @@
 #
 # **Cost.** The default grid (8 values of $\delta$, 16 of $\rho$, 20 trials, 3 methods, 2 pooling models, float32)
 # takes about 65 seconds on 2 CPU cores; `full=True` runs 19 values of $\delta$ (0.05-0.95), 30 of $\rho$ and 40 trials
-# on 8 matrices per $\delta$ (FULLCOST).
+# on 8 matrices per $\delta$ (measured: 7.5 minutes).
 #
 # **Rerun:** `.venv/bin/papermill -k invertlib notebooks/11_phase_transitions.ipynb /tmp/out.ipynb -p full True`
 
 # %% tags=["parameters"]
 seed = 0
 device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
-full = False  # True: the fine grid below (FULLCOST)
-M, D, l = 8, 16, 5  # channels, input length, filter length: n = 12 shifts, MD = 128 rows of W^T
-deltas = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]  # targets; K = round(MD / (delta n)) sets the exact delta
+full = False  # True: the fine grid below (7.5 minutes)
+M, D, l = 8, 16, 5  # channels, input length, filter length: n is 12 shifts, MD is 128 rows of W^T
+deltas = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]  # targets; K, round(MD / (delta n)), sets the exact delta
 rhos = [0.008, 0.016, 0.024, 0.04, 0.06, 0.08, 0.12, 0.16, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6]
 pools = [2, None]  # regions of 2 shifts; None: one region per filter (the theory's M_k)
 # A Gaussian matrix ignores the structure of the support (its columns are exchangeable), so plain IHT on it has the same
@@ -75,7 +75,7 @@ report_deltas = [0.2, 0.5, 0.8]  # boundaries reported in the claims
 # Theorem 3.1's boundary: C fitted in notebook 03 (None: read its claims file), with its eps
 thm31_C = None
 eps = 0.01
-recovery_delta = 0.1  # model-IHT recovers z in M_k when W^T has M_k^3-RIP with delta <= 0.1 (Baraniuk et al. 2010)
+recovery_delta = 0.1  # model-IHT recovers z in M_k when W^T has M_k^3-RIP constant at most 0.1 (Baraniuk et al. 2010)
 
 # %%
 import matplotlib.pyplot as plt

@@ -2,6 +2,7 @@
 without creating a tensor on a fixed device (mixing meta and CPU tensors is an error). On CUDA,
 when present, the results must equal the CPU ones; those tests are skipped without CUDA."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,6 +35,7 @@ def test_hot_paths_run_on_the_meta_device(ndim):
         "project_nonnegative": (model.project(W.forward(x), 3, nonnegative=True), (3,) + W.out_shape),
         "model_iht": (model_iht(W, x, model.projector(3), n_iter=2).z, (3,) + W.out_shape),
         "model_iht_normalized": (model_iht(W, x, model.projector(3), n_iter=2, step="normalized").x_hat, x.shape),
+        "project_one_k_per_code": (model.project(W.forward(x), torch.tensor([1, 2, 3])), (3,) + W.out_shape),
         "one_step_inverse": (one_step_inverse(W, x, model.projector(3)), x.shape),
         "sparse_adjoint": (W.sparse_adjoint(idx, vals), (3,) + W.in_shape),
         "sparse_sq_norms": (W.sparse_sq_norms(idx, vals), (3,)),
@@ -84,6 +86,29 @@ def test_cuda_results_equal_cpu_results():
         assert all(v.device.type == device for v in outs[device].values())
     for name, cpu in outs["cpu"].items():
         assert torch.allclose(outs["cuda"][name].cpu(), cpu, rtol=1e-9, atol=1e-9), name
+
+
+@cuda
+def test_cuda_phase_trials_equal_cpu_trials():
+    from invertlib.phase import phase_trials
+
+    runs = {
+        device: phase_trials(
+            [0.3],
+            [0.1, 0.3],
+            M=2,
+            D=8,
+            l=3,
+            pool=2,
+            n_trials=4,
+            n_banks=2,
+            n_iter=20,
+            generator=il.torch_generator(0),
+            device=device,
+        )
+        for device in ("cpu", "cuda")
+    }
+    np.testing.assert_allclose(runs["cuda"]["iht_error"], runs["cpu"]["iht_error"], rtol=1e-6, atol=1e-9)
 
 
 @cuda

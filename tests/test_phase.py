@@ -137,7 +137,7 @@ def test_logistic_boundary_bad_input():
         logistic_boundary([0.1, 0.2], [3, 11], [10, 10])
     with pytest.raises(ValueError, match="rho: a logistic fit needs at least two"):
         logistic_boundary([0.1, 0.1], [3, 1], [10, 10])
-    with pytest.raises(ValueError, match="one value per cell"):
+    with pytest.raises(ValueError, match=r"successes: expected one value per rho \(3 cells\)"):
         logistic_boundary([0.1, 0.2, 0.3], [3, 1], [10, 10])
     with pytest.raises(ValueError, match="trials"):
         logistic_boundary([0.1, 0.2], [0, 0], [0, 10])

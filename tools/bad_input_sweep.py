@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib import cnn, conv, iht, metrics, rip, sparse_coding, sparsity, theory
+from invertlib import cnn, conv, iht, metrics, phase, rip, sparse_coding, sparsity, theory
 from invertlib.rng import torch_generator
 
 g = torch_generator(0)
@@ -168,6 +168,41 @@ for a in ((10, 96, 28, 1.2, 0.01), (10, 96, 28, 0.3, 1.5), (0, 96, 28, 0.3, 0.01
     case(f"thm31_requirement{a}", theory.thm31_requirement, *a)
 for a in ((-0.1, 0.2), (0.1, nan), ("0.1", 0.2)):
     case(f"thm33_bound{a}", theory.thm33_bound, *a)
+
+for a in ((8, 5, 16, 10, 12, 1.5, 0.01), (8, 5, 16, 10, 12, 0.3, 0.0), (0, 5, 16, 10, 12, 0.3, 0.01)):
+    case(f"thm31_max_k{a}", theory.thm31_max_k, *a)
+for v in (0, -1.0, nan, "0.5"):
+    case(f"thm33_delta_for({v!r})", theory.thm33_delta_for, v)
+
+# ---- phase transitions
+for v in (0.0, 1.5, nan, "0.5"):
+    case(f"dt_weak_threshold({v!r})", phase.dt_weak_threshold, v)
+case("logistic_boundary(successes > trials)", phase.logistic_boundary, [0.1, 0.2], [3, 11], [10, 10])
+case("logistic_boundary(one rho)", phase.logistic_boundary, [0.1, 0.1], [3, 1], [10, 10])
+case("logistic_boundary(lengths differ)", phase.logistic_boundary, [0.1, 0.2, 0.3], [3, 1], [10, 10])
+case("logistic_boundary(trials=0)", phase.logistic_boundary, [0.1, 0.2], [0, 0], [0, 10])
+case("logistic_boundary(one group)", phase.logistic_boundary, [0.1, 0.2], [3, 1], [10, 10], groups=[0, 0])
+_grid = dict(M=2, D=8, l=3, pool=2, n_trials=2, n_banks=1, n_iter=2, generator=g)
+for name, kw in {
+    "n_trials not a multiple of n_banks": dict(n_trials=3, n_banks=2),
+    "l > D": dict(l=9),
+    "methods unknown": dict(methods=("OMP",)),
+    "methods a string": dict(methods="IHT"),
+    "dtype int": dict(dtype=torch.int64),
+    "values unknown": dict(values="laplace"),
+    "n_iter 0": dict(n_iter=0),
+}.items():
+    case(f"phase_trials({name})", phase.phase_trials, [0.3], [0.1], **{**_grid, **kw})
+case("phase_trials(deltas=[0])", phase.phase_trials, [0.0], [0.1], **_grid)
+case("phase_trials(rhos=[])", phase.phase_trials, [0.3], [], **_grid)
+case("phase_trials(no cell in the model)", phase.phase_trials, [0.3], [0.9], **{**_grid, "pool": None})
+case("phase_cells(not a trials table)", phase.phase_cells, pd.DataFrame({"a": [1]}))
+case("phase_boundaries(criterion)", phase.phase_boundaries, pd.DataFrame({"a": [1]}), "l1")
+case("dense_operator(3-D)", conv.dense_operator, torch.zeros(2, 3, 4))
+case("dense_operator(complex)", conv.dense_operator, torch.zeros(2, 3, dtype=torch.complex64))
+case("project(k per code, wrong shape)", M1.project, z1, torch.tensor([1, 2, 3]))
+case("project(k per code, float)", M1.project, z1, torch.tensor([1.0, 2.0]))
+case("project(k per code, too large)", M1.project, z1, torch.tensor([1, 99]))
 
 # ---- metrics
 case("relative_error(shapes differ)", metrics.relative_error, torch.ones(2, 3), torch.ones(2, 4))
