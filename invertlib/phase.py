@@ -16,12 +16,13 @@ K, rho through k) for three methods that see the same codes:
   entries (columns of unit norm in expectation, like the atoms of W^T).
 
 All use the normalised step of Blumensath & Davies (2010) and a fixed number of iterations;
-success is ||z_hat - z|| / ||z|| <= success_tol (1e-3 by default). The one-step reconstruction of each method,
-x_hat = Phi 𝕄(Phi^T x, k) (for model-IHT: the CNN layer and its tied decoder of Theorem 3.3), is
-scored separately by ||x_hat - x|| / ||x|| <= one_step_tol.
+success is ||z_hat - z|| / ||z|| <= success_tol (1e-3 by default). The one-step reconstruction
+of each method, x_hat = Phi 𝕄(Phi^T x, k) (for model-IHT: the CNN layer and its tied decoder of
+Theorem 3.3), is scored separately by ||x_hat - x|| / ||x|| <= one_step_tol (0.5).
 
-`logistic_boundary` fits the 50 % success point in rho at one delta; `dt_weak_threshold` is the
-l1 weak threshold rho_W(delta) of Donoho & Tanner for Gaussian matrices, the usual reference curve.
+`phase_cells` counts the successes of every cell; `phase_boundaries` fits the 50 % point in rho at
+every delta (`logistic_boundary`, the random matrices as clusters); `dt_weak_threshold` is the l1
+weak threshold rho_W(delta) of Donoho & Tanner for Gaussian matrices, the usual reference curve.
 """
 
 from __future__ import annotations
@@ -394,7 +395,7 @@ def phase_trials(
                 )
     if not frames:
         raise ValueError(f"rhos: no cell is inside the model (every k = round(rho MD) exceeds its regions), got {rhos}")
-    # one delta after another, then method, cell and bank: the order of a table read cell by cell
+    # by delta (K descending), then method, cell and bank: the order of a table read cell by cell
     out = pd.concat(frames, ignore_index=True)
     order = {m: i for i, m in enumerate(methods)}
     out = out.assign(_m=out["method"].map(order)).sort_values(["_m", "k", "bank"], kind="stable")

@@ -147,8 +147,9 @@ print(f"{len(cells)} cells, {int(cells['trials'].sum())} recoveries")
 # At every $\delta$ a logistic curve in $\rho$ is fitted to each method's successes (Firth's penalised likelihood, finite
 # even when the cells separate perfectly). Its 50 % point $\rho_{50}$ gets two standard errors: the binomial one (Fisher
 # information), which treats the 20 trials of a cell as independent, and a cluster-robust one with the 4 random matrices
-# as clusters, since trials that share a matrix are not independent; we report the larger. A boundary is reported only where it is bracketed by the grid (otherwise NaN; `all_success` marks a method that
-# succeeded in every cell the model allows). `figures/phase_transition_boundaries.csv`.
+# as clusters, since trials that share a matrix are not independent; we report the larger. A boundary is reported only
+# where it is bracketed by the grid (otherwise NaN, with the success rate at the largest $\rho$ tried; `all_success`
+# marks a method that succeeded in every cell the model allows). `figures/phase_transition_boundaries.csv`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
