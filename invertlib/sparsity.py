@@ -360,7 +360,7 @@ class PoolingModel:
         B = zb.shape[0]
         if self.region_size == 1 and not nonnegative and k is not None:  # plain top-k: no pooling to do
             flat = zb.reshape(B, -1)
-            keep = _top(flat, k)
+            keep = _top(flat, k if isinstance(k, torch.Tensor) else self._check_k(k))
             return torch.zeros_like(flat).scatter_(1, keep, flat.gather(1, keep)).reshape(z.shape)
         score = zb if nonnegative else zb.abs()
         if self.ndim == 1 and self.pool == self.n:  # one region per channel (the 1-D theory)
@@ -452,7 +452,9 @@ class PoolingModel:
 
     def _check_k_values(self, k: torch.Tensor) -> torch.Tensor:
         if not self.tiles:
-            raise ValueError(f"k: one k per code needs regions that tile the code; {self!r} has overlapping windows")
+            raise ValueError(
+                f"k: one k per code needs regions that tile the code; {self!r} has overlapping or floor-mode windows"
+            )
         if k.dtype.is_floating_point or k.dtype.is_complex or k.dtype == torch.bool or k.numel() == 0:
             raise TypeError(
                 f"k: expected a non-empty integer tensor (one k per code), got {k.dtype} of {tuple(k.shape)}"

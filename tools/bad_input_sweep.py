@@ -203,6 +203,7 @@ case("dense_operator(complex)", conv.dense_operator, torch.zeros(2, 3, dtype=tor
 case("project(k per code, wrong shape)", M1.project, z1, torch.tensor([1, 2, 3]))
 case("project(k per code, float)", M1.project, z1, torch.tensor([1.0, 2.0]))
 case("project(k per code, too large)", M1.project, z1, torch.tensor([1, 99]))
+case("project(top-k model, k > R)", sparsity.PoolingModel(W1.out_shape, 1).project, z1, 25)
 
 # ---- metrics
 case("relative_error(shapes differ)", metrics.relative_error, torch.ones(2, 3), torch.ones(2, 4))
