@@ -33,7 +33,8 @@
 # **Methods, on the same codes.** (1) *model-IHT*: Algorithm 1 with the pooling model's projection $\mathbb{M}(\cdot, k)$ on
 # $W^T$; (2) *IHT*: plain IHT (keep the $k$ largest entries) on the same $W^T$; (3) *IHT (Gaussian)*: plain IHT on an
 # unstructured $MD \times Kn$ matrix with i.i.d. $\mathcal{N}(0, 1/(MD))$ entries. All three use the normalised step of
-# Blumensath & Davies (2010) and 300 iterations.
+# Blumensath & Davies (2010) and 300 iterations. The Gaussian baseline runs once, on the codes of the 2-shift model: a
+# Gaussian matrix's columns are exchangeable, so the structure of the support does not change its success.
 #
 # **Success.** (a) $\|\hat z - z\|/\|z\| \le 10^{-3}$ after model-IHT; (b) separately, the one-step CNN reconstruction
 # $\hat x = \Phi\,\mathbb{M}(\Phi^T x, k)$ with $\|\hat x - x\|/\|x\| \le 0.5$ (Figure 2(c)'s bound; for model-IHT this is
