@@ -172,6 +172,7 @@ def _check_tol(tol, name: str) -> float:
 
 _TRIAL_COLUMNS = {
     "pool",
+    "model",
     "method",
     "K",
     "n",
@@ -184,7 +185,7 @@ _TRIAL_COLUMNS = {
     "iht_error_half",
     "one_step_error",
 }
-_CELL = ["pool", "method", "K", "n", "delta", "k", "rho", "rho_max"]
+_CELL = ["pool", "model", "method", "K", "n", "delta", "k", "rho", "rho_max"]
 
 
 def phase_cells(
@@ -226,7 +227,7 @@ def phase_boundaries(
 ) -> pd.DataFrame:
     """`logistic_boundary` of every (pool, method, delta) of a `phase_trials` table, for the success
     criterion "iht" (||z_hat - z|| / ||z|| <= success_tol) or "one_step" (||x_hat - x|| / ||x|| <=
-    one_step_tol), with the random matrices (banks) as clusters; one row each with K, delta, cells
+    one_step_tol), with the random matrices (banks) as clusters; one row each with model, K, delta, cells
     (rho values tried), rho_top (the largest) and p_top (the success probability there), rho50, se
     (the larger of the Wald and the cluster-robust standard errors), se_wald, se_cluster,
     bracketed, all_success, and the Donoho-Tanner rho_W(delta) (dt_rho).
@@ -244,6 +245,7 @@ def phase_boundaries(
         top = g[g["k"] == g["k"].max()]
         row = dict(
             pool=pool,
+            model=g["model"].iloc[0],
             method=method,
             K=K,
             delta=float(g["delta"].iloc[0]),
@@ -329,9 +331,10 @@ def phase_trials(
     Every method sees the same codes, and the draws do not depend on `methods`.
 
     Each method runs `n_iter` iterations of IHT with the normalised step. Columns: pool (the
-    region side; n for one region per filter), method, K, n, delta, k, rho, rho_max = R / (MD),
-    bank, iht_error = ||z_hat - z|| / ||z|| after n_iter iterations, iht_error_half the same after
-    n_iter // 2, one_step_error = ||x_hat - x|| / ||x|| for x_hat = Phi 𝕄(Phi^T x, k).
+    region side; n for one region per filter), model (its label, "2 shifts" or "one per filter"),
+    method, K, n, delta, k, rho, rho_max = R / (MD), bank, iht_error = ||z_hat - z|| / ||z|| after
+    n_iter iterations, iht_error_half the same after n_iter // 2, one_step_error = ||x_hat - x|| /
+    ||x|| for x_hat = Phi 𝕄(Phi^T x, k).
     `phase_cells` turns them into success counts per cell, `phase_boundaries` into 50 % boundaries.
     """
     deltas, rhos = _check_grid(deltas, "deltas"), _check_grid(rhos, "rhos")
@@ -379,6 +382,7 @@ def phase_trials(
                     pd.DataFrame(
                         dict(
                             pool=model.pool,
+                            model="one per filter" if model.pool == model.n else f"{model.pool} shifts",
                             method=method,
                             K=K,
                             n=model.n,
@@ -397,7 +401,6 @@ def phase_trials(
         raise ValueError(f"rhos: no cell is inside the model (every k = round(rho MD) exceeds its regions), got {rhos}")
     # by delta (K descending), then method, cell and bank: the order of a table read cell by cell
     out = pd.concat(frames, ignore_index=True)
-    order = {m: i for i, m in enumerate(methods)}
-    out = out.assign(_m=out["method"].map(order)).sort_values(["_m", "k", "bank"], kind="stable")
-    out = out.sort_values("K", ascending=False, kind="stable").drop(columns="_m")
-    return out.reset_index(drop=True)
+    method_order = out["method"].map({m: i for i, m in enumerate(methods)})
+    order = np.lexsort((out["bank"], out["k"], method_order, -out["K"]))
+    return out.iloc[order].reset_index(drop=True)

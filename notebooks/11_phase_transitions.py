@@ -138,7 +138,6 @@ trials = pd.concat(
     ignore_index=True,
 )
 cells = phase_cells(trials, success_tol=success_tol, one_step_tol=one_step_tol)
-cells["model"] = np.where(cells["pool"] == n, "one per filter", cells["pool"].astype(str) + " shifts")
 save_table(cells, "phase_transition_cells")
 print(f"{len(cells)} cells, {int(cells['trials'].sum())} recoveries")
 
@@ -169,7 +168,6 @@ bounds["thm31_rho"] = [
     thm31_max_k(M, l, D, r.K, n, delta=need[r.criterion][0], eps=eps, C=C) / need[r.criterion][1] / (M * D)
     for r in bounds.itertuples()
 ]
-bounds["model"] = np.where(bounds["pool"] == n, "one per filter", bounds["pool"].astype(str) + " shifts")
 save_table(bounds, "phase_transition_boundaries")
 report = bounds[bounds["K"].isin([bounds.loc[(bounds["delta"] - d).abs().idxmin(), "K"] for d in report_deltas])]
 shown = report.set_index(["criterion", "model", "method", "delta"])["rho50"].unstack("delta")

@@ -188,7 +188,8 @@ def test_phase_trials_deterministic_and_methods_see_the_same_draws():
 
 def test_phase_trials_skips_cells_beyond_the_model():
     trials = _small(pool=None)  # one nonzero per filter: k <= K
-    assert (trials["k"] <= trials["K"]).all()
+    assert (trials["k"] <= trials["K"]).all() and set(trials["model"]) == {"one per filter"}
+    assert set(_small()["model"]) == {"2 shifts"}
     assert len(trials) < len(_small())
 
 
