@@ -18,7 +18,7 @@ SMOKE       := $(patsubst notebooks/%.ipynb,build/smoke/%.ipynb,$(NOTEBOOKS))
 HTML_DIR    := build/html
 # A notebook's results depend on its source (the .ipynb and its jupytext pair), the library and
 # the shipped decoder weights; the environment is an order-only prerequisite.
-LIB_INPUTS  := $(wildcard invertlib/*.py) $(wildcard invertlib/trained/*)
+LIB_INPUTS  := $(wildcard invertlib/*.py invertlib/*/*.py) $(wildcard invertlib/vision/trained/*)
 PAPERMILL   := $(VENV)/bin/papermill --no-progress-bar -k $(KERNEL) --cwd notebooks
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
@@ -74,10 +74,10 @@ data:
 # The what-where decoders of VGG16 pool(1)-pool(4), trained on offline photographs (Debian
 # packages installed with apt where root; otherwise the script says how, or use --image-dir).
 # Checkpoints go to build/decoders, so an interrupted run resumes; the final float16 weights and
-# their manifest replace invertlib/trained/. Extra options: make decoders DECODER_ARGS="--device cuda".
+# their manifest replace invertlib/vision/trained/. Extra options: make decoders DECODER_ARGS="--device cuda".
 DECODER_ARGS ?=
 decoders: env
-	$(PY) -m invertlib.train_decoders $(DECODER_ARGS)
+	$(PY) -m invertlib.vision.train_decoders $(DECODER_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 # Notebooks, each in a fresh kernel, rerun only when its inputs changed: the target of a notebook

@@ -1,42 +1,80 @@
 """invertlib: companion library to "Towards Understanding the Invertibility of Convolutional
 Neural Networks" (Gilbert, Zhang, Lee, Zhang, Lee; IJCAI 2017).
 
-One module per concept of the paper:
+Three layers, each importing only the ones above it in this list:
 
-* ``filters``  Gaussian filter banks (Theorem 3.1's scaling), unit-norm and orthonormal filters
-* ``conv``     the convolution layer as the Kn x MD matrix W, its fast operator and adjoint W^T
-* ``sparsity`` the pooling-induced sparsity model M_k, its sampler and projections 𝕄(., k)
-* ``cnn``      one CNN layer with paired filters (conv, ReLU, max pooling, unpooling)
-* ``iht``      model-based IHT (Algorithm 1) and the one-step inverse W^T 𝕄(Wx, k)
-* ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact) and coherence
-* ``theory``   Theorem 3.1's requirement and Theorem 3.3's bound as functions
-* ``metrics``  relative reconstruction error
-* ``networks`` VGG16 and AlexNet (conv layers) as plain torch.nn, ImageNet weights by default
-* ``weights``  offline checkpoints (sha256, restricted unpickler) and the user's weight files
-* ``images``   natural images available offline, or any folder of images
-* ``paper``    the numbers the paper reports (Tables 1-4, Figure 3)
-* ``sparse_coding`` the lasso by FISTA and Algorithm 2
-* ``decoders`` offline decoders: tied deconvnet and optimisation-based inversion
-* ``data``     Fashion-MNIST and CIFAR-10 loaders
-* ``classify`` small CNN classifiers with frozen random or learned filters (Table 1)
-* ``progress`` progress bars
-* ``claims``   the claims cell of every notebook and the README's reproduction table
-* ``plotting`` the figure style and the one way figures and tables are saved
-* ``rng``      explicit random generators (no global random state)
+1. **The maths** (this package's modules): random CNN layers as operators, the pooling sparsity
+   model, model-RIP estimators, recovery algorithms and the paper's theorems. NumPy, SciPy and
+   torch only; no networks, files or figures.
+
+   * ``filters``  Gaussian filter banks (Theorem 3.1's scaling), unit-norm and orthonormal filters
+   * ``conv``     the convolution layer as the Kn x MD matrix W, its fast operator and adjoint W^T
+   * ``sparsity`` the pooling-induced sparsity model M_k, its sampler and projections 𝕄(., k)
+   * ``cnn``      one CNN layer with paired filters (conv, ReLU, max pooling, unpooling)
+   * ``iht``      model-based IHT (Algorithm 1) and the one-step inverse W^T 𝕄(Wx, k)
+   * ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact)
+   * ``coherence`` filter-bank coherence (Table 4's definition, with shifts) and its table
+   * ``theory``   Theorem 3.1 (requirement, sweep and fit of C), Theorem 3.3, Donoho-Tanner
+   * ``sparse_coding`` the lasso by FISTA and Algorithm 2
+   * ``phase``    phase-transition trials on a (delta, rho) grid and their boundaries
+   * ``stats``    logistic 50 % boundaries and bootstrap intervals
+   * ``metrics``  relative reconstruction error, image scores
+   * ``rng``, ``progress``  explicit random generators (no global random state), progress bars
+
+2. **Networks and data** (``invertlib.vision``): VGG16 and AlexNet with their offline weights,
+   photographs and datasets, decoders and their training.
+
+3. **The companion** (``invertlib.companion``): claims cells, the paper's numbers, figures,
+   output paths and the README's generated blocks.
+
+``import invertlib as il`` gives the maths modules as attributes (``il.rip``), the two other
+layers as ``il.vision`` and ``il.companion`` (imported on first use), and the names below.
 """
 
-from .claims import Claims
+from __future__ import annotations
+
+import importlib
+
+from . import cnn, coherence, conv, filters, iht, metrics, phase, rip, rng, sparse_coding, sparsity, stats, theory
 from .conv import ConvOperator, dot_test
 from .filters import gaussian_filters, normalize_filters, orthonormal_filters
 from .rng import numpy_generator, torch_generator
+from .sparsity import PoolingModel
 
 __all__ = [
     "Claims",
     "ConvOperator",
+    "PoolingModel",
+    "cnn",
+    "coherence",
+    "companion",
+    "conv",
     "dot_test",
+    "filters",
     "gaussian_filters",
+    "iht",
+    "metrics",
     "normalize_filters",
-    "orthonormal_filters",
     "numpy_generator",
+    "orthonormal_filters",
+    "phase",
+    "rip",
+    "rng",
+    "sparse_coding",
+    "sparsity",
+    "stats",
+    "theory",
     "torch_generator",
+    "vision",
 ]
+
+_LAZY = {"vision": "invertlib.vision", "companion": "invertlib.companion"}
+
+
+def __getattr__(name: str):
+    # The two outer layers load on first use, so that importing the maths never imports them.
+    if name in _LAZY:
+        return importlib.import_module(_LAZY[name])
+    if name == "Claims":
+        return importlib.import_module("invertlib.companion.claims").Claims
+    raise AttributeError(f"module 'invertlib' has no attribute {name!r}")

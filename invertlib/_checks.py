@@ -9,6 +9,12 @@ import numpy as np
 import torch
 
 
+def to_numpy(x) -> np.ndarray:
+    """A tensor on any device (or an array) as a NumPy array: detached and copied to the host first,
+    because NumPy cannot read device memory."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
 def as_tensor(x, name: str) -> torch.Tensor:
     """Accept a torch tensor or a numpy array; anything else is an error naming `name`."""
     if isinstance(x, torch.Tensor):
@@ -81,6 +87,8 @@ def check_values(x, name: str, *, low=None, high=None, low_open=False, high_open
     """A number or array of real numbers, finite, inside [low, high] (an end excluded where
     low_open / high_open), whole numbers if `integer`; returned as a float array. The message
     names `name`, the range and the first offending value."""
+    if isinstance(x, torch.Tensor):  # NumPy reads host memory only
+        x = x.detach().cpu().numpy()
     try:
         a = np.asarray(x, dtype=float) if not isinstance(x, (str, bytes)) else None
     except (TypeError, ValueError):

@@ -18,6 +18,7 @@ transposed convolution with the same (tied) filters, the decoder of Section 1.2.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -126,9 +127,9 @@ class ConvOperator:
         """h = W x: (..., M, D[, D]) -> (..., K, n[, n]), any leading batch dimensions. `name` is
         the caller's name for x in error messages."""
         xb, lead = self._batched(x, name, self.in_shape, f"M={self.M} channels of size D={self.D}")
-        return self._forward(xb).reshape(lead + self.out_shape)
+        return self.forward_unchecked(xb).reshape(lead + self.out_shape)
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
         """W x without the input checks, for loops whose iterates are already known to be valid
         (model_iht checks x once, not in every iteration: the checks cost 15 % of a small one)."""
         lead = x.shape[: x.dim() - len(self.in_shape)]
@@ -141,10 +142,10 @@ class ConvOperator:
         """x = W^T h (transposed convolution, tied filters): (..., K, n[, n]) -> (..., M, D[, D]).
         `name` is the caller's name for h in error messages (a code z, say)."""
         hb, lead = self._batched(h, name, self.out_shape, f"K={self.K} filters times n={self.n} shifts")
-        return self._adjoint(hb).reshape(lead + self.in_shape)
+        return self.adjoint_unchecked(hb).reshape(lead + self.in_shape)
 
-    def _adjoint(self, h: torch.Tensor) -> torch.Tensor:
-        """W^T h without the input checks (see `_forward`)."""
+    def adjoint_unchecked(self, h: torch.Tensor) -> torch.Tensor:
+        """W^T h without the input checks (see `forward_unchecked`)."""
         lead = h.shape[: h.dim() - len(self.out_shape)]
         # n tiles D exactly (checked in __init__), so no output_padding is needed.
         x = _CONV_T[self.ndim](h.reshape((-1,) + self.out_shape), self.w, stride=self.stride, padding=self.padding)
@@ -413,13 +414,27 @@ def matrix_mismatch(
     return max(float(fwd), float(adj))
 
 
-def frame_summary(op: ConvOperator, W: torch.Tensor | None = None) -> dict:
-    """Whether the rows of W (default `op.matrix()`) form a frame of R^{MD} (Section 2.2):
-    {"Kn", "MD", "rank", "sigma_min", "sigma_max", "mean_sigma2" (the mean eigenvalue of W^T W;
-    Kn / MD for unit-norm rows), "row_norm_err" (max | ||row|| - 1 |), "svals" (min(Kn, MD),)}."""
+@dataclass(frozen=True)
+class FrameSummary:
+    """The frame properties of the rows of W: Kn, MD, rank, sigma_min, sigma_max, mean_sigma2 (the
+    mean eigenvalue of W^T W; Kn / MD for unit-norm rows), row_norm_err (max | ||row|| - 1 |),
+    svals (min(Kn, MD),)."""
+
+    Kn: int
+    MD: int
+    rank: int
+    sigma_min: float
+    sigma_max: float
+    mean_sigma2: float
+    row_norm_err: float
+    svals: torch.Tensor
+
+
+def frame_summary(op: ConvOperator, W: torch.Tensor | None = None) -> FrameSummary:
+    """Whether the rows of W (default `op.matrix()`) form a frame of R^{MD} (Section 2.2)."""
     W = op.matrix() if W is None else as_tensor(W, "W")
     s = torch.linalg.svdvals(W)
-    return dict(
+    return FrameSummary(
         Kn=op.shape[0],
         MD=op.shape[1],
         rank=int(torch.linalg.matrix_rank(W)),

@@ -84,18 +84,18 @@ def model_iht(
     it = 0
     # x was checked above; the iterates below are built from it, so the convolutions skip the checks
     for it in range(1, n_iter + 1):
-        g = W._forward(d)
+        g = W.forward_unchecked(d)
         if step == "normalized":
             support = (z != 0) if it > 1 else (project(g) != 0)
             g_s = g * support
             num = _norm(g_s, nd) ** 2
-            den = _norm(W._adjoint(g_s), nd) ** 2
+            den = _norm(W.adjoint_unchecked(g_s), nd) ** 2
             mu = torch.where(den > 0, num / den.clamp_min(torch.finfo(x.dtype).tiny), torch.ones_like(num))
             mu = mu.reshape(mu.shape + (1,) * nd)
         else:
             mu = float(step)
         z = project(z + mu * g)
-        d = x - W._adjoint(z)
+        d = x - W.adjoint_unchecked(z)
         residuals.append(_norm(d, nd) / x_norm)
         if it in keep:
             snapshots[it] = z.clone()

@@ -1,12 +1,16 @@
-"""Reconstruction metrics."""
+"""Reconstruction metrics: relative errors in code, signal and image space (Table 3), PSNR.
+
+Tensors may live on any device; the NumPy results are computed from CPU copies."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from ._checks import as_tensor, real_tensor
+from ._checks import as_tensor, real_tensor, to_numpy
 
 
 def relative_error(estimate, reference) -> torch.Tensor:
@@ -82,16 +86,30 @@ def psnr(decoded, original) -> np.ndarray:
                 f"{name}: expected RGB values in [0, 1] (clip a decoded image first), got [{float(t.min()):.3g}, "
                 f"{float(t.max()):.3g}]"
             )
-    d, x = d.detach().double().numpy(), x.detach().double().numpy()
+    d, x = _numpy(d), _numpy(x)
     return np.array([peak_signal_noise_ratio(x[j], d[j], data_range=1.0) for j in range(len(x))])
 
 
-def image_scores(decoded, original, decoded_rgb, original_rgb) -> dict[str, np.ndarray]:
-    """Table 3's three image-space numbers per image: {"error": relative error and "fitted":
-    `fitted_image_error`, both on decoded, original (B, C, H, W) in the network's input space,
-    "psnr": `psnr` on decoded_rgb, original_rgb (B, H, W, 3) in [0, 1]}, each of shape (B,)."""
-    return {
-        "error": relative_error(decoded, original).detach().double().numpy(),
-        "fitted": fitted_image_error(decoded, original).detach().double().numpy(),
-        "psnr": psnr(decoded_rgb, original_rgb),
-    }
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return to_numpy(t.double())  # NumPy sees host memory only: a device tensor is copied first
+
+
+@dataclass(frozen=True)
+class ImageScores:
+    """Table 3's three image-space numbers, each (B,): error (relative error in the network's input
+    space), fitted (`fitted_image_error`) and psnr (dB, on RGB in [0, 1])."""
+
+    error: np.ndarray
+    fitted: np.ndarray
+    psnr: np.ndarray
+
+
+def image_scores(decoded, original, decoded_rgb, original_rgb) -> ImageScores:
+    """Table 3's three image-space numbers per image: the relative error and `fitted_image_error`,
+    both on decoded, original (B, C, H, W) in the network's input space, and `psnr` on
+    decoded_rgb, original_rgb (B, H, W, 3) in [0, 1]."""
+    return ImageScores(
+        error=_numpy(relative_error(decoded, original)),
+        fitted=_numpy(fitted_image_error(decoded, original)),
+        psnr=psnr(decoded_rgb, original_rgb),
+    )

@@ -21,8 +21,9 @@ of each method, x_hat = Phi 𝕄(Phi^T x, k) (for model-IHT: the CNN layer and i
 Theorem 3.3), is scored separately by ||x_hat - x|| / ||x|| <= one_step_tol (0.5).
 
 `phase_cells` counts the successes of every cell; `phase_boundaries` fits the 50 % point in rho at
-every delta (`logistic_boundary`, the random matrices as clusters); `dt_weak_threshold` is the l1
-weak threshold rho_W(delta) of Donoho & Tanner for Gaussian matrices, the usual reference curve.
+every delta (`stats.logistic_boundary`, the random matrices as clusters) beside the l1 weak
+threshold rho_W(delta) of Donoho & Tanner for Gaussian matrices (`theory.dt_weak_threshold`), the
+usual reference curve.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ import numbers
 import numpy as np
 import pandas as pd
 import torch
-from scipy.optimize import minimize_scalar
-from scipy.stats import norm
 
 from ._checks import check_int, check_values
 from .conv import ConvOperator, dense_operator
@@ -44,124 +43,11 @@ from .metrics import relative_error
 from .progress import progress
 from .rng import check_generator
 from .sparsity import VALUES, PoolingModel
+from .stats import logistic_boundary
+from .theory import dt_weak_threshold
 
 METHODS = ("model-IHT", "IHT", "IHT (Gaussian)")
 CRITERIA = {"iht": "iht_success", "one_step": "one_step_success"}
-
-
-# ---------------------------------------------------------------------------------------------
-# The Donoho-Tanner weak threshold
-
-
-def _dmm_ratio(z: float, delta: float) -> float:
-    g = (1 + z * z) * norm.cdf(-z) - z * norm.pdf(z)
-    return (1 - 2 * g / delta) / (1 + z * z - 2 * g)
-
-
-def dt_weak_threshold(delta) -> np.ndarray | float:
-    """rho_W(delta): the l1 weak phase transition of Donoho & Tanner for Gaussian matrices and
-    signed sparse vectors (the cross-polytope). Below it, l1 minimisation recovers most k-sparse
-    vectors from delta N Gaussian measurements as N -> infinity; above it, most fail.
-
-    Computed from the closed form of Donoho, Maleki & Montanari (2009, PNAS 106(45), Eq. (5) of
-    the signed case), which equals Donoho & Tanner's weak threshold (Donoho, Maleki & Montanari
-    2011, IEEE Trans. IT 57(10), "the noise-sensitivity phase transition"):
-
-        rho_W(delta) = max_{z >= 0} [1 - (2/delta) g(z)] / [1 + z^2 - 2 g(z)],
-        g(z) = (1 + z^2) Phi(-z) - z phi(z),
-
-    with Phi, phi the standard normal cdf and density; rho_W(1) = 1 (the limit). The maximum is
-    found by bounded scalar minimisation (the ratio is unimodal in z; tested against a dense grid).
-    Elementwise on arrays; delta in (0, 1].
-    """
-    d = check_values(delta, "delta", low=0, high=1, low_open=True)
-    out = np.ones_like(d)
-    for i, di in np.ndenumerate(d):
-        if di < 1:
-            # the maximiser lies near sqrt(2 log(1/delta)) for small delta; 20 leaves room at delta ~ 1e-80
-            res = minimize_scalar(
-                lambda z, di=di: -_dmm_ratio(z, di), bounds=(0.0, 20.0), method="bounded", options={"xatol": 1e-10}
-            )
-            out[i] = -res.fun
-    return float(out) if out.ndim == 0 else out
-
-
-# ---------------------------------------------------------------------------------------------
-# Logistic 50 % boundary
-
-
-def logistic_boundary(rho, successes, trials, *, groups=None, max_iter: int = 100) -> dict:
-    """The 50 % point of P(success | rho) = 1 / (1 + exp(-(a + b rho))) at one delta.
-
-    rho, successes, trials: one value per row (C,), a row being a cell or a cell's share of one
-    random matrix. The fit is Firth's penalised maximum likelihood (Firth 1993; Heinze & Schemper
-    2002 for grouped data): it stays finite when the cells separate perfectly (all successes below
-    some rho, all failures above), which plain maximum likelihood does not. Newton iterations on
-    the modified score U* = X^T (s - t p + h (1/2 - p)), h the hat values, rho centred and scaled.
-
-    groups: optional labels (C,) of the random matrix each row's trials used. Trials that share a
-    matrix are not independent, so the binomial (Wald) standard error understates the uncertainty
-    of a boundary drawn from a few matrices; with groups, the cluster-robust (sandwich) covariance
-    I^-1 (G/(G-1) sum_g U_g U_g^T) I^-1 over the G groups is computed too.
-
-    Returns {"rho50": -a / b, "se_wald": its standard error from the inverse Fisher information
-    (delta method), "se_cluster": the same from the cluster-robust covariance (NaN without
-    groups), "se": the larger of the two, "intercept": a, "slope": b, "inside": whether rho50 lies
-    inside the range of rho tried (outside, it is an extrapolation: the transition was not
-    bracketed), "decreasing": b < 0}.
-    """
-    rho = check_values(rho, "rho").reshape(-1)
-    trials = check_values(trials, "trials", low=1, integer=True).reshape(-1)
-    successes = check_values(successes, "successes", low=0, integer=True).reshape(-1)
-    for name, a in (("successes", successes), ("trials", trials)):
-        if len(a) != len(rho):
-            raise ValueError(f"{name}: expected one value per rho ({len(rho)} cells), got {len(a)}")
-    if (successes > trials).any():
-        raise ValueError(f"successes: expected at most trials per cell, got {successes[successes > trials][0]:g}")
-    if len(np.unique(rho)) < 2:
-        raise ValueError(f"rho: a logistic fit needs at least two distinct values, got {np.unique(rho).tolist()}")
-    if groups is not None:
-        groups = np.asarray(groups).reshape(-1)
-        if len(groups) != len(rho):
-            raise ValueError(f"groups: expected one label per cell ({len(rho)}), got {len(groups)}")
-        if len(np.unique(groups)) < 2:
-            raise ValueError("groups: a cluster-robust standard error needs at least two groups")
-    max_iter = check_int(max_iter, "max_iter")
-    centre, scale = rho.mean(), rho.std()
-    X = np.stack([np.ones_like(rho), (rho - centre) / scale], axis=1)
-    beta = np.zeros(2)
-    for _ in range(max_iter):
-        p = 1 / (1 + np.exp(-(X @ beta)))
-        w = trials * p * (1 - p)
-        cov = np.linalg.inv(X.T @ (w[:, None] * X))
-        h = w * np.einsum("ij,jk,ik->i", X, cov, X)
-        step = cov @ (X.T @ (successes - trials * p + h * (0.5 - p)))
-        beta = beta + step
-        if np.abs(step).max() < 1e-10:
-            break
-    p = 1 / (1 + np.exp(-(X @ beta)))
-    cov = np.linalg.inv(X.T @ ((trials * p * (1 - p))[:, None] * X))
-    a0, b0 = beta
-    grad = np.array([-scale / b0, scale * a0 / b0**2])  # of rho50 = centre - scale a0 / b0
-    se_wald = float(np.sqrt(grad @ cov @ grad))
-    se_cluster = math.nan
-    if groups is not None:
-        labels = np.unique(groups)
-        score = X * (successes - trials * p)[:, None]
-        U = np.stack([score[groups == g].sum(axis=0) for g in labels])
-        robust = cov @ (len(labels) / (len(labels) - 1) * U.T @ U) @ cov
-        se_cluster = float(np.sqrt(grad @ robust @ grad))
-    rho50 = centre - scale * a0 / b0
-    return dict(
-        rho50=float(rho50),
-        se_wald=se_wald,
-        se_cluster=se_cluster,
-        se=se_wald if math.isnan(se_cluster) else max(se_wald, se_cluster),
-        intercept=float(a0 - b0 * centre / scale),
-        slope=float(b0 / scale),
-        inside=bool(rho.min() <= rho50 <= rho.max()),
-        decreasing=bool(b0 < 0),
-    )
 
 
 def _check_tol(tol, name: str) -> float:

@@ -8,7 +8,8 @@ For one support S of the model, the tightest constant is delta_S = max(lam_max -
 with lam the eigenvalues of the Gram matrix Phi_S^T Phi_S (the columns of Phi_S are the atoms
 W^T e_j: filter i placed at shift j), and delta_k = max over supports S in the model of delta_S.
 
-* `model_rip_ratios` (a): Monte-Carlo ||W^T z|| / ||z|| for z sampled in M_k. max |r^2 - 1| over
+* `model_rip_ratios` (a): Monte-Carlo ||W^T z|| / ||z|| for z sampled in M_k (`model_rip_samples`
+  keeps the supports too). max |r^2 - 1| over
   the samples is a *lower bound* on delta_k (`delta_from_ratios`), and a loose one: random z
   rarely sit at an extreme eigenvector.
 * `worst_case_delta` (b): local search over supports maximising delta_S. Every value it returns
@@ -16,20 +17,21 @@ W^T e_j: filter i placed at shift j), and delta_k = max over supports S in the m
   the Monte-Carlo bound of samples whose supports it starts from.
 * `exact_delta` (c): enumerates all C(R, k) P^k supports (n^k C(K, k) for the 1-D block model),
   or all supports of M_k^2: the exact delta_k or delta_2k, for tiny instances.
-* `coherence`: the largest |cos| between two distinct filters, a computable proxy (Table 4).
+
+Results with more than one part are frozen dataclasses (`RipSamples`, `WorstCase`, `RipEstimates`,
+`ExactDelta`, `SupportDelta`, `LemmaB1Ratios`).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import torch
 
 from ._checks import as_tensor, check_int, real_tensor
 from .conv import ConvOperator
-from .filters import filter_norms, gaussian_filters
-from .rng import check_generator
 from .sparsity import PoolingModel
 
 _SPARSE_RATIO = 200
@@ -42,6 +44,64 @@ def _check_pair(W: ConvOperator, model: PoolingModel, regions: bool = False) -> 
         raise ValueError(
             f"model: {model!r} has overlapping or floor-mode windows; this search needs regions that partition the code"
         )
+
+
+@dataclass(frozen=True)
+class RipSamples:
+    """Monte-Carlo model-RIP ratios ||W^T z|| / ||z|| (n_samples,) and the supports of their codes
+    z (n_samples, per_region * k), flat code indices."""
+
+    ratios: torch.Tensor
+    supports: torch.Tensor
+
+
+@dataclass(frozen=True)
+class SupportDelta:
+    """delta_S (B,) of a batch of supports and the extreme Gram eigenvalues eigs (B, 2): (lam_min,
+    lam_max)."""
+
+    delta: torch.Tensor
+    eigs: torch.Tensor
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    """The worst-case search's result: delta (the best delta_S, a certified lower bound on delta_k)
+    and its support (s,); per start: deltas (B,), supports (B, s), start_deltas (B,); sweeps run."""
+
+    delta: float
+    support: torch.Tensor
+    deltas: torch.Tensor
+    supports: torch.Tensor
+    start_deltas: torch.Tensor
+    sweeps: int
+
+
+@dataclass(frozen=True)
+class RipEstimates:
+    """Both lower bounds on delta_k: the Monte-Carlo ratios (n_samples,) and the worst-case search."""
+
+    ratios: torch.Tensor
+    search: WorstCase
+
+
+@dataclass(frozen=True)
+class ExactDelta:
+    """The exact delta_k (or delta_2k), a support attaining it, and how many supports were visited."""
+
+    delta: float
+    support: torch.Tensor
+    n_supports: int
+
+
+@dataclass(frozen=True)
+class LemmaB1Ratios:
+    """Three readings of Figure 2(b)'s ratio for a batch of codes, each (B,): raw ||W W^T z|| / ||z||,
+    support ||(W W^T z)_S|| / ||z||, projected ||𝕄(W W^T z, k)|| / ||z||."""
+
+    raw: torch.Tensor
+    support: torch.Tensor
+    projected: torch.Tensor
 
 
 def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
@@ -58,7 +118,7 @@ def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
     return x.flatten(1).norm(dim=1) / norms
 
 
-def model_rip_ratios(
+def model_rip_samples(
     W: ConvOperator,
     model: PoolingModel,
     k: int,
@@ -68,15 +128,14 @@ def model_rip_ratios(
     values: str = "uniform",
     per_region: int = 1,
     batch_size: int | None = None,
-    return_supports: bool = False,
-):
+) -> RipSamples:
     """Estimator (a): ||W^T z|| / ||z|| for n_samples codes z drawn in M_k (M_k^2 if
-    per_region=2) with `model.sample_sparse`; returns a tensor (n_samples,), and with
-    return_supports also the supports (n_samples, per_region * k) (to start `worst_case_delta`
-    from). Codes with few nonzeros (k <= Kn / 200) stay sparse: ||W^T z||^2 is
-    `W.sparse_sq_norms` (k^2 table look-ups per code when p = 0, a sum of k shifted filters
-    otherwise); denser codes take one transposed convolution. Both routes see the same draws and
-    agree to rounding. batch_size: codes drawn at a time (None: 32768 sparse, 2048 dense)."""
+    per_region=2) with `model.sample_sparse`, with their supports (n_samples, per_region * k)
+    (to start `worst_case_delta` from); `model_rip_ratios` returns the ratios alone. Codes with
+    few nonzeros (k <= Kn / 200) stay sparse: ||W^T z||^2 is `W.sparse_sq_norms` (k^2 table
+    look-ups per code when p = 0, a sum of k shifted filters otherwise); denser codes take one
+    transposed convolution. Both routes see the same draws and agree to rounding. batch_size:
+    codes drawn at a time (None: 32768 sparse, 2048 dense)."""
     _check_pair(W, model)
     n_samples = check_int(n_samples, "n_samples")
     if batch_size is not None:
@@ -87,7 +146,7 @@ def model_rip_ratios(
     batch_size = (32768 if sparse else 2048) if batch_size is None else batch_size
     ratios, supports = [], []
     for start in range(0, n_samples, batch_size):
-        S, v = model.sample_sparse(
+        codes = model.sample_sparse(
             k,
             min(batch_size, n_samples - start),
             generator=generator,
@@ -95,14 +154,31 @@ def model_rip_ratios(
             per_region=per_region,
             dtype=W.dtype,
         )
+        S, v = codes.support, codes.values
         if sparse:  # ||W^T z||^2 from the nonzeros alone (v^T G_S v when p = 0): no code or signal is built
             ratios.append(W.sparse_sq_norms(S, v).clamp_min(0).sqrt() / v.to(W.device).norm(dim=1))
         else:  # dense codes and one transposed convolution (same draws, equal to rounding)
             ratios.append(rip_ratio(W, model.to_dense(S, v).to(W.device)))
-        if return_supports:
-            supports.append(S)
-    ratios = torch.cat(ratios) if len(ratios) > 1 else ratios[0]
-    return (ratios, torch.cat(supports)) if return_supports else ratios
+        supports.append(S)
+    return RipSamples(ratios=torch.cat(ratios) if len(ratios) > 1 else ratios[0], supports=torch.cat(supports))
+
+
+def model_rip_ratios(
+    W: ConvOperator,
+    model: PoolingModel,
+    k: int,
+    n_samples: int,
+    *,
+    generator: torch.Generator,
+    values: str = "uniform",
+    per_region: int = 1,
+    batch_size: int | None = None,
+) -> torch.Tensor:
+    """Estimator (a): the ratios ||W^T z|| / ||z|| (n_samples,) of `model_rip_samples` (same
+    draws, same arguments)."""
+    return model_rip_samples(
+        W, model, k, n_samples, generator=generator, values=values, per_region=per_region, batch_size=batch_size
+    ).ratios
 
 
 def delta_from_ratios(ratios) -> float:
@@ -113,7 +189,7 @@ def delta_from_ratios(ratios) -> float:
     return float((ratios**2 - 1).abs().max())
 
 
-def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> dict[str, torch.Tensor]:
+def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> LemmaB1Ratios:
     """Three readings of Figure 2(b)'s "||W W^T z|| / ||z||" for codes z (B, K, n[, n]) in M_k:
 
     * ``raw``:       ||W W^T z|| / ||z||, literally (about sqrt(Kn/MD)-ish, not 1);
@@ -124,11 +200,11 @@ def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> dict[str
     z = as_tensor(z, "z")
     h = W.forward(W.adjoint(z))
     zn = z.flatten(1).norm(dim=1)
-    return {
-        "raw": h.flatten(1).norm(dim=1) / zn,
-        "support": (h * (z != 0)).flatten(1).norm(dim=1) / zn,
-        "projected": model.project(h, k).flatten(1).norm(dim=1) / zn,
-    }
+    return LemmaB1Ratios(
+        raw=h.flatten(1).norm(dim=1) / zn,
+        support=(h * (z != 0)).flatten(1).norm(dim=1) / zn,
+        projected=model.project(h, k).flatten(1).norm(dim=1) / zn,
+    )
 
 
 def _delta(eigs: torch.Tensor) -> torch.Tensor:
@@ -159,9 +235,9 @@ def _check_supports(W: ConvOperator, supports, name: str) -> torch.Tensor:
     return supports
 
 
-def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+def support_delta(W: ConvOperator, supports, *, batch_size: int = 512) -> SupportDelta:
     """delta_S and the Gram eigenvalues (lam_min, lam_max) for a batch of supports (B, s) of flat
-    code indices. Returns (delta (B,), eigs (B, 2))."""
+    code indices."""
     supports = _check_supports(W, supports, "supports")
     deltas, eigs = [], []
     for start in range(0, supports.shape[0], batch_size):
@@ -169,7 +245,7 @@ def support_delta(W: ConvOperator, supports, batch_size: int = 512) -> tuple[tor
         lam = torch.linalg.eigvalsh(W.atom_gram(S.to(W.device), name="supports"))  # (b, s, s) Gram matrices
         deltas.append(_delta(lam))
         eigs.append(torch.stack([lam[:, 0], lam[:, -1]], dim=1))
-    return torch.cat(deltas), torch.cat(eigs)
+    return SupportDelta(delta=torch.cat(deltas), eigs=torch.cat(eigs))
 
 
 def worst_case_delta(
@@ -183,7 +259,7 @@ def worst_case_delta(
     per_region: int = 1,
     max_sweeps: int = 20,
     n_candidates: int | None = 256,
-) -> dict:
+) -> WorstCase:
     """Estimator (b): maximise delta_S over supports S of M_k (M_k^2 if per_region=2) by
     coordinate ascent, from `starts` (B, per_region*k) or n_starts random supports.
 
@@ -193,8 +269,6 @@ def worst_case_delta(
     eigendecompositions of the bordered Gram matrices. Stops when a sweep changes nothing.
     delta_S never decreases, so the result is >= delta_S of the start.
 
-    Returns {"delta": best delta_S (float), "support": its support, "deltas": (B,) per start,
-    "supports": (B, s), "start_deltas": (B,), "sweeps": sweeps run}.
     """
     _check_pair(W, model, regions=True)
     check_int(max_sweeps, "max_sweeps")
@@ -224,7 +298,7 @@ def worst_case_delta(
     rows = atom_gram_rows(W, S)  # (B, s, Kn)
     sq = rows.pow(2)
     total = sq.sum(dim=1)  # (B, Kn): sum over the support of rows^2; kept up to date below
-    cur, _ = support_delta(W, S)
+    cur = support_delta(W, S).delta
     start_deltas = cur.clone()
     batch = torch.arange(B, device=W.device)
     sweeps = 0
@@ -266,14 +340,14 @@ def worst_case_delta(
         if not changed:
             break
     top = int(cur.argmax())
-    return {
-        "delta": float(cur[top]),
-        "support": S[top].clone(),
-        "deltas": cur,
-        "supports": S,
-        "start_deltas": start_deltas,
-        "sweeps": sweeps,
-    }
+    return WorstCase(
+        delta=float(cur[top]),
+        support=S[top].clone(),
+        deltas=cur,
+        supports=S,
+        start_deltas=start_deltas,
+        sweeps=sweeps,
+    )
 
 
 def rip_estimates(
@@ -286,24 +360,23 @@ def rip_estimates(
     values: str = "uniform",
     n_starts: int = 16,
     n_candidates: int | None = 256,
-):
+) -> RipEstimates:
     """Both lower bounds on delta_k in one call: estimator (a), the Monte-Carlo ratios
     ||W^T z|| / ||z|| of n_samples codes z in M_k (n_samples,), and estimator (b), the worst-case
     search started from the n_starts // 2 Monte-Carlo supports with the largest |r^2 - 1| plus
     n_starts - n_starts // 2 random supports (so its delta is >= the Monte-Carlo one).
-
-    Returns (ratios, search) with `search` the dict of `worst_case_delta`.
     """
     n_starts = check_int(n_starts, "n_starts", minimum=2)
-    ratios, supports = model_rip_ratios(
-        W, model, k, n_samples, generator=generator, values=values, return_supports=True
-    )
+    samples = model_rip_samples(W, model, k, n_samples, generator=generator, values=values)
+    ratios, supports = samples.ratios, samples.supports
     worst = (ratios**2 - 1).abs().topk(min(n_starts // 2, len(ratios))).indices.to(supports.device)
     starts = torch.cat([supports[worst], model.sample_supports(k, n_starts - len(worst), generator=generator)])
-    return ratios, worst_case_delta(W, model, k, starts=starts, n_candidates=n_candidates)
+    return RipEstimates(ratios=ratios, search=worst_case_delta(W, model, k, starts=starts, n_candidates=n_candidates))
 
 
-def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 1, batch_size: int = 4096) -> dict:
+def exact_delta(
+    W: ConvOperator, model: PoolingModel, k: int, *, per_region: int = 1, batch_size: int = 4096
+) -> ExactDelta:
     """Estimator (c): delta_k (per_region=1) or delta_2k of M_k^2 (per_region=2) exactly, by
     enumerating every support of per_region * k atoms with at most per_region per region.
 
@@ -312,7 +385,7 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
     of any support containing them. Returns {"delta", "support", "n_supports"}.
     """
     _check_pair(W, model, regions=True)
-    k = model._check_k(k)
+    k = model.check_k(k)
     if per_region not in (1, 2):
         raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")
     s = per_region * k
@@ -341,96 +414,4 @@ def exact_delta(W: ConvOperator, model: PoolingModel, k: int, per_region: int = 
         j = int(d.argmax())
         if float(d[j]) > best:
             best, best_support = float(d[j]), S[j].clone()
-    return {"delta": best, "support": best_support, "n_supports": int(supports.shape[0])}
-
-
-def coherence(w, pairwise: bool = False, shifts: bool = False, stride: int = 1):
-    """Filter-bank coherence: max over i != j of |<w_i, w_j>| / (||w_i|| ||w_j||), filters
-    flattened over channels and taps, no shifts (Table 4's definition). w: (K, M, ...).
-
-    pairwise=True also returns all K(K-1)/2 values |cos(w_i, w_j)|, i < j.
-    shifts=True gives instead the coherence of the columns of W^T away from the border: every
-    filter against every filter displaced by a multiple of `stride` (its conv stride) by up to
-    l - 1 taps in each direction, the pair (i, i) at displacement 0 excluded. Adding shifted
-    atoms can only raise the coherence."""
-    w = real_tensor(w, "w")
-    if w.dim() < 2 or w.shape[0] < 2:
-        raise ValueError(f"w: expected a filter bank (K, M, ...) with K >= 2, got {tuple(w.shape)}")
-    f = w.flatten(1)
-    norms = filter_norms(w)
-    if bool((norms == 0).any()):
-        raise ValueError(
-            f"w: filters {torch.nonzero(norms == 0).flatten().tolist()[:10]} are all zero; their cosine is undefined"
-        )
-    if shifts:
-        if pairwise:
-            raise ValueError("pairwise: not available with shifts=True")
-        if w.dim() not in (3, 4):
-            raise ValueError(f"w: shifts need a 1-D (K, M, l) or 2-D (K, M, l, l) bank, got {tuple(w.shape)}")
-        stride = check_int(stride, "stride")
-        u = w / norms.view(-1, *([1] * (w.dim() - 1)))
-        l = w.shape[-1]
-        conv = torch.nn.functional.conv1d if w.dim() == 3 else torch.nn.functional.conv2d
-        xc = conv(u, u, padding=l - 1).abs()  # (K, K, 2l-1[, 2l-1]): all relative displacements
-        c = l - 1
-        keep = torch.arange(2 * l - 1)
-        keep = keep[(keep - c) % stride == 0]
-        for dim in range(2, xc.dim()):
-            xc = xc.index_select(dim, keep)
-        centre = (keep == c).nonzero().item()
-        idx = torch.arange(len(w))
-        xc[(idx, idx) + (centre,) * (xc.dim() - 2)] = 0
-        return float(xc.max())
-    f = f / norms[:, None]
-    iu = torch.triu_indices(f.shape[0], f.shape[0], offset=1)
-    cos = (f @ f.T)[iu[0], iu[1]].abs()
-    return (float(cos.max()), cos) if pairwise else float(cos.max())
-
-
-def coherence_report(
-    banks: dict,
-    *,
-    generator: torch.Generator,
-    n_random_draws: int = 10,
-    duplicate_cos: float = 0.9,
-    strides: dict | None = None,
-) -> tuple[list[dict], dict]:
-    """Table 4 for a set of learned filter banks {layer: w (K, M, l, l)}.
-
-    Per layer: the learned coherence; the mean and std of the coherence of `n_random_draws`
-    Gaussian banks of the same shape; the median and 99.9th percentile of the pairwise |cos|
-    (learned and one random bank); the number of near-duplicate pairs (|cos| > duplicate_cos);
-    dead filters (norm below 1e-6 of the largest); the coherence with shifted atoms (stride from
-    `strides`, default 1). Returns (rows: list of dicts, pairwise: {layer: (learned |cos|,
-    random |cos|)})."""
-    check_generator(generator)
-    n_random_draws = check_int(n_random_draws, "n_random_draws")
-    rows, pairwise = [], {}
-    for name, w in banks.items():
-        w = as_tensor(w, f"banks[{name!r}]").double()
-        c, cos = coherence(w, pairwise=True)
-
-        def draw(w=w):
-            return gaussian_filters(*w.shape[:3], generator=generator, ndim=w.dim() - 2)
-
-        rand = torch.tensor([coherence(draw()) for _ in range(n_random_draws)])
-        rand_cos = coherence(draw(), pairwise=True)[1]
-        pairwise[name] = (cos, rand_cos)
-        norms = w.flatten(1).norm(dim=1)
-        rows.append(
-            dict(
-                layer=name,
-                K=w.shape[0],
-                dim=w[0].numel(),
-                learned=c,
-                random_mean=float(rand.mean()),
-                random_std=float(rand.std(correction=0)),
-                learned_median_cos=float(cos.median()),
-                random_median_cos=float(rand_cos.median()),
-                learned_p999_cos=float(cos.quantile(0.999)),
-                near_duplicates=int((cos > duplicate_cos).sum()),
-                dead_filters=int((norms < 1e-6 * norms.max()).sum()),
-                learned_with_shifts=coherence(w, shifts=True, stride=(strides or {}).get(name, 1)),
-            )
-        )
-    return rows, pairwise
+    return ExactDelta(delta=best, support=best_support, n_supports=int(supports.shape[0]))

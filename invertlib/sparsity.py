@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
@@ -53,7 +54,7 @@ _MAX_POOL = {1: torch.nn.functional.max_pool1d, 2: torch.nn.functional.max_pool2
 VALUES = ("uniform", "gaussian")
 
 
-def _choose(n_samples: int, N: int, k: int, generator: torch.Generator) -> torch.Tensor:
+def sample_subsets(n_samples: int, N: int, k: int, generator: torch.Generator) -> torch.Tensor:
     """k distinct integers of 0..N-1 per row, every k-subset equally likely: (n_samples, k).
 
     Small k: Floyd's algorithm (Bentley & Floyd 1987, "A sample of brilliance"), k uniform draws
@@ -84,6 +85,26 @@ def _top(flat: torch.Tensor, k) -> torch.Tensor:
 
 
 _FLOYD_MAX_K = 32  # Floyd costs k^2 / 2 comparisons per row, topk N keys: measured crossover near k = 32 for N = 96
+
+
+@dataclass(frozen=True)
+class SparseCodes:
+    """A batch of codes by their nonzeros: support (B, s) flat code indices and values (B, s)."""
+
+    support: torch.Tensor
+    values: torch.Tensor
+
+
+@dataclass(frozen=True)
+class OverlapStatistics:
+    """Per sample (...): windows with a nonzero maximum, nonzeros of the unpooled code, the
+    fraction of nonzero pooled units whose switch another window also chose (shared), and the
+    fraction of windows holding more than one nonzero of the unpooled code (crowded)."""
+
+    windows: torch.Tensor
+    nonzeros: torch.Tensor
+    shared: torch.Tensor
+    crowded: torch.Tensor
 
 
 class PoolingModel:
@@ -167,7 +188,7 @@ class PoolingModel:
     def n_supports(self, k: int) -> int:
         """|supports of M_k| = C(R, k) P^k: k of the R regions, one of the P entries in each
         (1-D block model: C(K, k) n^k). Defined for regions that partition the code."""
-        k = self._check_k(k)
+        k = self.check_k(k)
         if not self.tiles:
             raise ValueError(
                 f"model: {self!r} has overlapping or floor-mode windows; its supports are not counted by C(R, k) P^k"
@@ -229,7 +250,7 @@ class PoolingModel:
         (region, copy) slots chosen uniformly among the 2R, so a region holds 0, 1 or 2 of the
         support, at distinct positions.
         """
-        k = self._check_k(k)
+        k = self.check_k(k)
         n_samples = check_int(n_samples, "n_samples")
         check_generator(generator)
         if per_region not in (1, 2):
@@ -239,7 +260,7 @@ class PoolingModel:
         if per_region == 2 and self.region_size < 2:
             raise ValueError("per_region: 2 nonzeros per region need regions of at least 2 entries")
         R, P = self.n_regions, self.region_size
-        slots = _choose(n_samples, R * per_region, per_region * k, generator)
+        slots = sample_subsets(n_samples, R * per_region, per_region * k, generator)
         regions, copy = slots // per_region, slots % per_region
         dev = generator.device
         if per_region == 1:  # a uniform position in each chosen region
@@ -259,8 +280,8 @@ class PoolingModel:
         values: str = "uniform",
         per_region: int = 1,
         dtype: torch.dtype = torch.float64,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Codes z in M_k (or M_k^2) by their nonzeros: (support, values), both
+    ) -> SparseCodes:
+        """Codes z in M_k (or M_k^2) by their nonzeros: `SparseCodes` (support, values), both
         (n_samples, per_region * k), support as in `sample_supports` (flat code indices), values
         i.i.d. U[-1, 1] (the paper's choice) or N(0, 1) (``values="gaussian"``). With overlapping
         windows two chosen windows can pick the same position: the later copy gets value 0, so
@@ -279,7 +300,7 @@ class PoolingModel:
             repeat = torch.zeros_like(ordered, dtype=torch.bool)
             repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
             vals = vals.masked_fill(torch.zeros_like(repeat).scatter_(1, order, repeat), 0)
-        return support, vals
+        return SparseCodes(support=support, values=vals)
 
     def sample(
         self,
@@ -290,16 +311,11 @@ class PoolingModel:
         values: str = "uniform",
         per_region: int = 1,
         dtype: torch.dtype = torch.float64,
-        return_support: bool = False,
-    ):
+    ) -> torch.Tensor:
         """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]), the dense form of
-        `sample_sparse` (same draws). With return_support, returns (z, support) where support is
-        (n_samples, per_region * k) flat code indices."""
-        support, vals = self.sample_sparse(
-            k, n_samples, generator=generator, values=values, per_region=per_region, dtype=dtype
-        )
-        z = self.to_dense(support, vals)
-        return (z, support) if return_support else z
+        `sample_sparse` (same draws; `to_dense` of its result, which also keeps the supports)."""
+        codes = self.sample_sparse(k, n_samples, generator=generator, values=values, per_region=per_region, dtype=dtype)
+        return self.to_dense(codes.support, codes.values)
 
     def to_dense(self, support: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """Codes given by their nonzeros, support and values (B, s), as dense codes (B, K, n[, n]).
@@ -344,7 +360,7 @@ class PoolingModel:
             pos = torch.zeros_like(pos)
         lead = zr.shape[:-2]
         target = self.region_index.to(z.device).expand(lead + self.region_index.shape).gather(-1, pos).squeeze(-1)
-        if k is not None and self._check_k(k) < self.n_regions:
+        if k is not None and self.check_k(k) < self.n_regions:
             # windows not kept write to a spare slot, never over a kept window's shared maximum
             keep = value.abs().topk(k, dim=-1).indices
             kept = torch.zeros_like(value, dtype=torch.bool).scatter_(-1, keep, True)
@@ -360,7 +376,7 @@ class PoolingModel:
         B = zb.shape[0]
         if self.region_size == 1 and not nonnegative and k is not None:  # plain top-k: no pooling to do
             flat = zb.reshape(B, -1)
-            keep = _top(flat, k if isinstance(k, torch.Tensor) else self._check_k(k))
+            keep = _top(flat, k if isinstance(k, torch.Tensor) else self.check_k(k))
             return torch.zeros_like(flat).scatter_(1, keep, flat.gather(1, keep)).reshape(z.shape)
         score = zb if nonnegative else zb.abs()
         if self.ndim == 1 and self.pool == self.n:  # one region per channel (the 1-D theory)
@@ -375,7 +391,7 @@ class PoolingModel:
             corner = torch.arange(0, self.n, self.pool, device=z.device)
             corner = corner if self.ndim == 1 else (corner[:, None] * self.n + corner[None, :]).reshape(-1)
             pos = corner.expand_as(pos)
-        if k is not None and (isinstance(k, torch.Tensor) or self._check_k(k) < self.n_regions):
+        if k is not None and (isinstance(k, torch.Tensor) or self.check_k(k) < self.n_regions):
             flat = value.reshape(B, -1)
             keep = _top(flat, k)
             value = (flat * torch.zeros_like(flat, dtype=torch.bool).scatter_(1, keep, True)).reshape(value.shape)
@@ -390,12 +406,12 @@ class PoolingModel:
         if isinstance(k, torch.Tensor):
             self._check_k_values(k)
         elif k is not None:
-            self._check_k(k)
+            self.check_k(k)
         return lambda z: self.project(z, k, switches=switches, nonnegative=nonnegative)
 
-    def overlap_statistics(self, h) -> dict[str, torch.Tensor]:
+    def overlap_statistics(self, h) -> OverlapStatistics:
         """What max pooling with these windows does to nonnegative activations h (after ReLU),
-        per sample: (..., K, n[, n]) -> {name: (...)}:
+        per sample: (..., K, n[, n]) -> `OverlapStatistics`, each field (...):
 
         * ``windows``: windows whose maximum is nonzero (the pooled units that are nonzero);
         * ``nonzeros``: nonzeros of the unpooled code 𝕄_known(h) (distinct switch positions);
@@ -412,7 +428,7 @@ class PoolingModel:
         nonzeros = (code != 0).flatten(lead).sum(-1)
         crowded = ((self.to_regions(code) != 0).sum(-1) > 1).float().mean(-1)
         shared = 1 - nonzeros / windows.clamp_min(1)
-        return {"windows": windows, "nonzeros": nonzeros, "shared": shared, "crowded": crowded}
+        return OverlapStatistics(windows=windows, nonzeros=nonzeros, shared=shared, crowded=crowded)
 
     def contains(self, z, k: int, per_region: int = 1) -> torch.Tensor:
         """Whether each code is in M_k (per_region=1) or M_k^2 (per_region=2, at most 2k
@@ -420,7 +436,7 @@ class PoolingModel:
         the nonzeros can be matched to distinct windows containing them (maximum bipartite
         matching, scipy; one sample at a time, so a check, not a hot path)."""
         z = self._check_code(z)
-        k = self._check_k(k)
+        k = self.check_k(k)
         if per_region not in (1, 2):
             raise ValueError(f"per_region: expected 1 (M_k) or 2 (M_k^2), got {per_region!r}")
         total = (z != 0).flatten(z.dim() - len(self.code_shape)).sum(dim=-1)
@@ -471,7 +487,8 @@ class PoolingModel:
             raise ValueError(f"k: expected one k per code, shape {lead} (the batch shape of z), got {tuple(k.shape)}")
         return k.reshape(-1).to(z.device)
 
-    def _check_k(self, k) -> int:
+    def check_k(self, k) -> int:
+        """k as an int in 1..R (the number of regions), or a clear error naming k."""
         k = check_int(k, "k")
         if k > self.n_regions:
             raise ValueError(f"k: expected at most the number of regions R = {self.n_regions}, got {k}")

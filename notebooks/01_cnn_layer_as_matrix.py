@@ -48,7 +48,7 @@ import torch
 
 import invertlib as il
 from invertlib.conv import frame_summary, matrix_mismatch
-from invertlib.plotting import draw_conv_matrix, save_figure, use_style
+from invertlib.companion.plotting import draw_conv_matrix, save_figure, use_style
 
 use_style()
 claims = il.Claims("01_cnn_layer_as_matrix", seed, device)
@@ -152,19 +152,19 @@ n_params = torch.unique(W_fig2[W_fig2 != 0]).numel()  # distinct nonzero entries
 frames = {"example": frame_summary(op, W), "Figure 2 setting": frame_summary(op_fig2, W_fig2)}
 for name, f in frames.items():
     print(
-        f"{name:17s} Kn = {f['Kn']:4d} >= MD = {f['MD']:4d}: {f['Kn'] >= f['MD']};  rank {f['rank']};  "
-        f"sigma_min {f['sigma_min']:.3f}, sigma_max {f['sigma_max']:.3f};  mean sigma^2 {f['mean_sigma2']:.3f} "
-        f"(Kn/MD = {f['Kn'] / f['MD']:.3f})"
+        f"{name:17s} Kn = {f.Kn:4d} >= MD = {f.MD:4d}: {f.Kn >= f.MD};  rank {f.rank};  "
+        f"sigma_min {f.sigma_min:.3f}, sigma_max {f.sigma_max:.3f};  mean sigma^2 {f.mean_sigma2:.3f} "
+        f"(Kn/MD = {f.Kn / f.MD:.3f})"
     )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 for ax, (name, f) in zip(axes, frames.items(), strict=True):
-    ax.hist((f["svals"] ** 2).cpu().numpy(), bins=40, color="C0")
-    ax.axvline(f["Kn"] / f["MD"], color="C3", ls="--", label=f"mean = Kn/MD = {f['Kn'] / f['MD']:.3g}")
+    ax.hist((f.svals ** 2).cpu().numpy(), bins=40, color="C0")
+    ax.axvline(f.Kn / f.MD, color="C3", ls="--", label=f"mean = Kn/MD = {f.Kn / f.MD:.3g}")
     ax.set_xlabel(r"eigenvalues of $W^T W$ ($\sigma_i^2$)")
     ax.set_ylabel("count")
-    ax.set_title(f"{name}: W is {f['Kn']} x {f['MD']}, unit-norm rows")
+    ax.set_title(f"{name}: W is {f.Kn} x {f.MD}, unit-norm rows")
     ax.legend()
 fig.suptitle("The rows of W span R^{MD}: all eigenvalues of W^T W are positive")
 save_figure(fig, "fig1b_frame_spectrum")
@@ -200,22 +200,22 @@ for key, f in (("example", frames["example"]), ("fig2_setting", f2)):
         f"fig1.overcomplete.{key}",
         "Kn >= MD",
         paper="Kn >= MD",
-        ours=f"{f['Kn']} >= {f['MD']}",
-        holds=f["Kn"] >= f["MD"],
+        ours=f"{f.Kn} >= {f.MD}",
+        holds=f.Kn >= f.MD,
     )
     claims.invariant(
         f"fig1.rows_span.{key}",
         "the rows of W span R^{MD} (rank MD; smallest singular value > 0)",
-        paper=f"rank {f['MD']}",
-        ours=f["rank"],
-        holds=f["rank"] == f["MD"] and f["sigma_min"] > 1e-8,
-        note=f"sigma_min = {f['sigma_min']:.3f}",
+        paper=f"rank {f.MD}",
+        ours=f.rank,
+        holds=f.rank == f.MD and f.sigma_min > 1e-8,
+        note=f"sigma_min = {f.sigma_min:.3f}",
     )
     claims.invariant(
         f"fig1.unit_rows.{key}",
         "rows of W have unit l2 norm (max | ||row|| - 1 |)",
-        ours=f["row_norm_err"],
-        holds=f["row_norm_err"] <= 1e-12,
+        ours=f.row_norm_err,
+        holds=f.row_norm_err <= 1e-12,
         tol=1e-12,
     )
 claims.judge(

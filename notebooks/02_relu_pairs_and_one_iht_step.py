@@ -53,7 +53,7 @@ import invertlib as il
 from invertlib.cnn import cnn_layer, paired_operator
 from invertlib.iht import model_iht, one_step_inverse
 from invertlib.metrics import relative_error
-from invertlib.plotting import save_figure, use_style
+from invertlib.companion.plotting import save_figure, use_style
 from invertlib.sparsity import PoolingModel
 
 use_style()

@@ -59,7 +59,7 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.plotting import save_figure, save_table, use_style
+from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
 from invertlib.rip import delta_from_ratios, lemma_b1_ratios, rip_estimates, support_delta
 from invertlib.sparsity import PoolingModel
@@ -81,11 +81,12 @@ gen = il.torch_generator(seed)
 # NBVAL_CHECK_OUTPUT
 W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, scale="paper", device=device), D, stride)
 model = PoolingModel(W.out_shape)  # pooling over all n shifts: the block model M_k
-ratios, search = rip_estimates(
+estimates = rip_estimates(
     W, model, k, n_samples, generator=gen, values=values, n_starts=n_search_starts, n_candidates=n_candidates
 )
+ratios, search = estimates.ratios, estimates.search
 delta_mc = delta_from_ratios(ratios)
-_, lam = support_delta(W, search["support"][None])  # Gram eigenvalues (min, max) of that support
+lam = support_delta(W, search.support[None]).eigs  # Gram eigenvalues (min, max) of that support
 mean_r, std_r = float(ratios.mean()), float(ratios.std())
 spread = (
     f"range [{float(ratios.min()):.3f}, {float(ratios.max()):.3f}] over {n_samples} samples; "
@@ -98,7 +99,7 @@ print(
     f"range [{float(ratios.min()):.3f}, {float(ratios.max()):.3f}] over {n_samples} samples"
 )
 print(
-    f"delta_k lower bounds: Monte Carlo {delta_mc:.3f};  worst-case search {search['delta']:.3f} "
+    f"delta_k lower bounds: Monte Carlo {delta_mc:.3f};  worst-case search {search.delta:.3f} "
     f"(Gram eigenvalues of that support in [{float(lam[0, 0]):.3f}, {float(lam[0, 1]):.3f}])"
 )
 
@@ -113,7 +114,7 @@ for sign in (-1, 1):
         lw=1.5,
         label=r"$\sqrt{1\pm\delta}$, Monte Carlo $\delta$" if sign < 0 else None,
     )
-ax.axvline(np.sqrt(1 + search["delta"]), color="C3", lw=1.5, label=r"$\sqrt{1+\delta}$, worst support found")
+ax.axvline(np.sqrt(1 + search.delta), color="C3", lw=1.5, label=r"$\sqrt{1+\delta}$, worst support found")
 ax.set_xlabel(r"$\|W^T z\|_2 / \|z\|_2$")
 ax.set_ylabel("count")
 ax.set_title(f"Figure 2(a): l={l}, M={M}, K={K}, D={D}, k={k}")
@@ -133,11 +134,11 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 z_b = model.sample(k, n_samples, generator=gen, values=values)
 b1 = lemma_b1_ratios(W, model, z_b, k)
-off_support = torch.sqrt(b1["raw"] ** 2 - b1["support"] ** 2)
+off_support = torch.sqrt(b1.raw ** 2 - b1.support ** 2)
 for name, r in b1.items():
     print(f"{name:9s} mean {float(r.mean()):.3f}, std {float(r.std()):.3f}")
 print(f"off-support part ||(W W^T z)_(not S)|| / ||z||: mean {float(off_support.mean()):.3f}")
-mean_b1 = {name: float(r.mean()) for name, r in b1.items()}
+mean_b1 = {name: float(getattr(b1, name).mean()) for name in ("raw", "support", "projected")}
 readings = (
     f"taken literally the ratio centres at {mean_b1['raw']:.2f} (the Kn - k off-support atoms contribute "
     f"{float(off_support.mean()):.2f}); restricted to the support of z it centres at {mean_b1['support']:.2f} and "
@@ -178,7 +179,7 @@ for p, v in progress(points, "sweep points"):
     for draw in range(n_draws):
         Wp = il.ConvOperator(il.gaussian_filters(c["K"], c["M"], c["l"], generator=gen, device=device), c["D"], stride)
         mp = PoolingModel(Wp.out_shape)
-        r, s = rip_estimates(
+        est = rip_estimates(
             Wp,
             mp,
             c["k"],
@@ -195,10 +196,10 @@ for p, v in progress(points, "sweep points"):
                 draw=draw,
                 **c,
                 n=Wp.n,
-                std_ratio=float(r.std()),
-                delta_mc=delta_from_ratios(r),
-                delta_search=s["delta"],
-                predictor=float(thm31_delta(c["M"], c["l"], c["D"], c["k"], c["K"], Wp.n, eps) ** 2),
+                std_ratio=float(est.ratios.std()),
+                delta_mc=delta_from_ratios(est.ratios),
+                delta_search=est.search.delta,
+                predictor=float(thm31_delta(M=c["M"], l=c["l"], D=c["D"], k=c["k"], K=c["K"], n=Wp.n, eps=eps) ** 2),
             )
         )
 sweep = pd.DataFrame(rows)
@@ -303,9 +304,9 @@ claims.judge(
     "fig2a.delta_k",
     "model-RIP holds for this W: delta_k < 1 (Eq. 1)",
     paper="< 1",
-    ours=search["delta"],
-    matched=search["delta"] < 1,
-    note=f"the worst-case search finds a support S in M_k with delta_S = {search['delta']:.2f} (Gram "
+    ours=search.delta,
+    matched=search.delta < 1,
+    note=f"the worst-case search finds a support S in M_k with delta_S = {search.delta:.2f} (Gram "
     f"eigenvalues up to {float(lam[0, 1]):.2f}), a certified lower bound on delta_k: the histogram shows "
     "typical z, not the worst case; random z rarely align with the extreme eigenvectors of their support",
 )
@@ -313,8 +314,8 @@ claims.invariant(
     "fig2a.search_ge_mc",
     "the worst-case search started from the Monte-Carlo supports is never below the Monte-Carlo bound",
     paper=">= Monte Carlo",
-    ours=f"{search['delta']:.3f} >= {delta_mc:.3f}",
-    holds=search["delta"] >= delta_mc - 1e-12,
+    ours=f"{search.delta:.3f} >= {delta_mc:.3f}",
+    holds=search.delta >= delta_mc - 1e-12,
 )
 claims.compare(
     "fig2b.center",

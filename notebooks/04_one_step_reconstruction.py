@@ -59,7 +59,7 @@ import pandas as pd
 import invertlib as il
 from invertlib.iht import model_iht, one_step_errors
 from invertlib.metrics import relative_error
-from invertlib.plotting import save_figure, save_table, use_style
+from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
 from invertlib.rip import delta_from_ratios, exact_delta, model_rip_ratios, worst_case_delta
 from invertlib.sparsity import PoolingModel
@@ -204,8 +204,8 @@ plt.show()
 bound_rows = []
 model_block = PoolingModel(W.out_shape)
 for kk in progress(bound_k, "deltas"):
-    d_k = worst_case_delta(W, model_block, kk, generator=gen, n_starts=n_search_starts)["delta"]
-    d_2k = worst_case_delta(W, model_block, kk, generator=gen, n_starts=n_search_starts, per_region=2)["delta"]
+    d_k = worst_case_delta(W, model_block, kk, generator=gen, n_starts=n_search_starts).delta
+    d_2k = worst_case_delta(W, model_block, kk, generator=gen, n_starts=n_search_starts, per_region=2).delta
     d_2k_mc = delta_from_ratios(model_rip_ratios(W, model_block, kk, n_samples, generator=gen, per_region=2))
     d_k_mc = delta_from_ratios(model_rip_ratios(W, model_block, kk, n_samples, generator=gen))
     e = one_step_errors(W, kk, n_samples, generator=gen)
@@ -245,8 +245,8 @@ W_tiny = il.ConvOperator(
 m_tiny = PoolingModel(W_tiny.out_shape)
 tiny_rows = []
 for kk in tiny["k"]:
-    d_k = exact_delta(W_tiny, m_tiny, kk)["delta"]
-    d_2k = exact_delta(W_tiny, m_tiny, kk, per_region=2)["delta"]
+    d_k = exact_delta(W_tiny, m_tiny, kk).delta
+    d_2k = exact_delta(W_tiny, m_tiny, kk, per_region=2).delta
     bound = thm33_bound(d_k, d_2k)
     for sw in sweep_switches:
         e = one_step_errors(W_tiny, kk, n_samples, generator=gen, switches=sw)

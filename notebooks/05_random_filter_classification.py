@@ -66,10 +66,10 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.classify import accuracy, prepare, train_convnet
-from invertlib.data import load_cifar10, load_fashion_mnist
-from invertlib.paper import TABLE1
-from invertlib.plotting import save_figure, save_table, use_style
+from invertlib.vision.classify import accuracy, prepare, train_convnet
+from invertlib.vision.data import load_cifar10, load_fashion_mnist
+from invertlib.companion.paper import TABLE1
+from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
 
 use_style()

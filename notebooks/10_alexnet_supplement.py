@@ -69,11 +69,12 @@ import torch
 import invertlib as il
 from invertlib.filters import normalize_filters
 from invertlib.iht import one_step_inverse
-from invertlib.images import load_images
+from invertlib.vision.images import load_images
 from invertlib.metrics import relative_error, rescale_to
-from invertlib.networks import AlexNet, nonzero_percent
-from invertlib.plotting import save_figure, save_table, use_style
-from invertlib.rip import coherence_report, model_rip_ratios, rip_ratio
+from invertlib.vision.networks import AlexNet, nonzero_percent
+from invertlib.companion.plotting import save_figure, save_table, use_style
+from invertlib.coherence import coherence_table
+from invertlib.rip import model_rip_ratios, rip_ratio
 from invertlib.sparse_coding import algorithm2, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
 
@@ -133,9 +134,9 @@ for pool in net.pool_layers:
             window=f"{spec.kernel}x{spec.kernel}/{spec.stride}",
             input=h.shape[-1],
             windows_per_channel=model.n_regions // model.K,
-            nonzero_windows_pct=100 * float((stats["windows"] / model.n_regions).mean()),
-            shared_switch_pct=100 * float(stats["shared"].mean()),
-            crowded_windows_pct=100 * float(stats["crowded"].mean()),
+            nonzero_windows_pct=100 * float((stats.windows / model.n_regions).mean()),
+            shared_switch_pct=100 * float(stats.shared.mean()),
+            crowded_windows_pct=100 * float(stats.crowded.mean()),
         )
     )
 overlap = pd.DataFrame(overlap_rows)
@@ -153,10 +154,10 @@ print(overlap.round(1).to_string(index=False))
 # ## Coherence of learned and Gaussian filters (Table 4 style)
 
 # %%
-rows, pairwise = coherence_report(
+coh = coherence_table(
     {n: c.weight for n, c in net.convs.items()}, generator=gen, n_random_draws=n_random_draws, strides={"conv1": 4}
 )
-table4 = pd.DataFrame(rows)
+table4, pairwise = coh.table, coh.pairwise
 save_table(table4, "alexnet_table4_coherence")
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -46,7 +46,7 @@
 # algorithms for compressed sensing", PNAS 106(45), 2009 (signed case), whose curve equals $\rho_W$ (Donoho, Maleki and
 # Montanari, "The noise-sensitivity phase transition in compressed sensing", IEEE Trans. IT 57(10), 2011):
 # $\rho_W(\delta) = \max_{z\ge0} \frac{1 - (2/\delta)[(1+z^2)\Phi(-z) - z\varphi(z)]}{1 + z^2 - 2[(1+z^2)\Phi(-z) - z\varphi(z)]}$
-# (`invertlib.phase.dt_weak_threshold`; tested against a dense grid and against basis pursuit solved as a linear
+# (`invertlib.theory.dt_weak_threshold`; tested against a dense grid and against basis pursuit solved as a linear
 # programme). And **Theorem 3.1's boundary** with the constant $C$ that notebook 03 fits.
 #
 # **Cost.** The default grid (8 values of $\delta$, 16 of $\rho$, 20 trials, 3 methods, 2 pooling models, float32)
@@ -85,9 +85,10 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.claims import recorded
-from invertlib.phase import METHODS, dt_weak_threshold, phase_boundaries, phase_cells, phase_trials
-from invertlib.plotting import save_figure, save_table, use_style
+from invertlib.companion.claims import recorded
+from invertlib.phase import METHODS, phase_boundaries, phase_cells, phase_trials
+from invertlib.theory import dt_weak_threshold
+from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.theory import thm31_max_k, thm33_delta_for
 
 use_style()
@@ -165,7 +166,7 @@ bounds = pd.concat(
 # delta_2k <= thm33_delta_for(0.5) (2k nonzeros).
 need = {"iht": (recovery_delta, 3), "one_step": (thm33_delta_for(one_step_tol), 2)}
 bounds["thm31_rho"] = [
-    thm31_max_k(M, l, D, r.K, n, delta=need[r.criterion][0], eps=eps, C=C) / need[r.criterion][1] / (M * D)
+    thm31_max_k(M=M, l=l, D=D, K=r.K, n=n, delta=need[r.criterion][0], eps=eps, C=C) / need[r.criterion][1] / (M * D)
     for r in bounds.itertuples()
 ]
 save_table(bounds, "phase_transition_boundaries")

@@ -14,8 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from invertlib import Claims  # noqa: E402
-from invertlib.claims import README_END, README_START, fmt, update_readme  # noqa: E402
-from invertlib.plotting import save_figure, save_table  # noqa: E402
+from invertlib.companion.claims import fmt  # noqa: E402
+from invertlib.companion.readme import README_END, README_START, update_readme  # noqa: E402
+from invertlib.companion.plotting import save_figure, save_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +147,7 @@ def test_findings_are_recorded_without_a_paper_value(out):
 
 
 def test_compare_applies_the_tolerance_ladder(out):
-    from invertlib.claims import verdict_for
+    from invertlib.companion.claims import verdict_for
 
     assert [verdict_for(d, 0.05) for d in (0.0, 0.05, 0.1, 0.15, 0.2, float("nan"))] == [
         "matched",
@@ -167,7 +168,7 @@ def test_compare_applies_the_tolerance_ladder(out):
 
 
 def test_image_grid_layout():
-    from invertlib.plotting import image_grid
+    from invertlib.companion.plotting import image_grid
 
     ims = [[np.zeros((8, 8, 3)), np.ones((8, 8, 3))]] * 3
     fig = image_grid(ims, row_labels=["a", "b", "c"], col_titles=["x", "y"], cell_labels=[["1", ""]] * 3, title="t")
@@ -178,7 +179,7 @@ def test_image_grid_layout():
 
 
 def test_ladder_pairs_and_judge(out):
-    from invertlib.claims import verdict_for
+    from invertlib.companion.claims import verdict_for
 
     assert [verdict_for(d, (0.01, 0.05)) for d in (0.01, 0.03, 0.06)] == ["matched", "partly", "not matched"]
     assert [verdict_for(d, (0.05, 0.05)) for d in (0.05, 0.06)] == ["matched", "not matched"]  # no partly rung
@@ -204,7 +205,7 @@ def test_ladder_pairs_and_judge(out):
 
 def test_draw_conv_matrix_marks_the_blocks():
     from invertlib import ConvOperator, gaussian_filters, torch_generator
-    from invertlib.plotting import draw_conv_matrix
+    from invertlib.companion.plotting import draw_conv_matrix
 
     op = ConvOperator(gaussian_filters(4, 3, 3, generator=torch_generator(0)), 6)
     fig, ax = plt.subplots()

@@ -134,6 +134,6 @@ def test_matrix_mismatch_and_frame_summary():
     with pytest.raises(ValueError, match="W: expected the 30 x 24 matrix"):
         matrix_mismatch(op, W[:, :5], generator=g)
     f = frame_summary(op)
-    assert (f["Kn"], f["MD"], f["rank"]) == (30, 24, 24) and f["row_norm_err"] < 1e-12
-    assert math.isclose(f["mean_sigma2"] * f["MD"], f["Kn"], rel_tol=1e-12)  # trace(W^T W) = Kn for unit rows
-    assert f["svals"].shape == (24,) and f["sigma_min"] > 0
+    assert (f.Kn, f.MD, f.rank) == (30, 24, 24) and f.row_norm_err < 1e-12
+    assert math.isclose(f.mean_sigma2 * f.MD, f.Kn, rel_tol=1e-12)  # trace(W^T W) = Kn for unit rows
+    assert f.svals.shape == (24,) and f.sigma_min > 0

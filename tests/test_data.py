@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from invertlib import torch_generator
-from invertlib.classify import ConvNet, accuracy, fit, prepare, train_convnet
-from invertlib.data import load_cifar10, load_fashion_mnist, read_idx
+from invertlib.vision.classify import ConvNet, accuracy, fit, prepare, train_convnet
+from invertlib.vision.data import load_cifar10, load_fashion_mnist, read_idx
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from invertlib import orthonormal_filters, torch_generator
 from invertlib.cnn import paired_filters
-from invertlib.decoders import ConvT, Unpool, deconvnet, invert_by_optimisation, vgg_deconvnet
-from invertlib.networks import VGG16, AlexNet
+from invertlib.vision.decoders import ConvT, Unpool, deconvnet, invert_by_optimization, vgg_deconvnet
+from invertlib.vision.networks import VGG16, AlexNet
 
 
 def test_tied_decoder_inverts_orthogonal_paired_layer_exactly():
@@ -46,7 +46,7 @@ def test_optimisation_decoder_lowers_its_loss_monotonically():
     x = net.preprocess(torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(2)))
     with torch.no_grad():
         target = net(x, upto="pool1").pool["pool1"]
-    res = invert_by_optimisation(net, target, "pool1", (32, 32), generator=torch_generator(3), n_iter=15)
+    res = invert_by_optimization(net, target, "pool1", (32, 32), generator=torch_generator(3), n_iter=15)
     assert res.loss.shape == (16,)
     assert bool((res.loss[1:] <= res.loss[:-1]).all())
     assert float(res.loss[-1]) < 0.8 * float(res.loss[0])

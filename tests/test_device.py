@@ -70,18 +70,19 @@ def test_cuda_results_equal_cpu_results():
         g = il.torch_generator(0)  # the draws stay on the CPU generator: same numbers on both devices
         W = _fig2(device, g)
         model = PoolingModel(W.out_shape)
-        ratios, search = rip_estimates(W, model, 10, 500, generator=g, n_starts=4, n_candidates=64)
+        est = rip_estimates(W, model, 10, 500, generator=g, n_starts=4, n_candidates=64)
+        ratios, search = est.ratios, est.search
         z = model.sample(10, 64, generator=g).to(device)
         x = W.adjoint(z)
         outs[device] = {
             "ratios": ratios,
             "dense_ratios": rip_ratio(W, z),
-            "search": search["deltas"],
-            "support_delta": support_delta(W, search["supports"])[0],
+            "search": search.deltas,
+            "support_delta": support_delta(W, search.supports).delta,
             "iht": model_iht(W, x, model.projector(10), n_iter=5, step="normalized").z,
             "one_step": one_step_errors(W, 10, 64, generator=g),
             "mc_dense": model_rip_ratios(W, PoolingModel(W.out_shape, 1), 60, 64, generator=g),
-            "sparse_adjoint": W.sparse_adjoint(search["supports"], torch.ones(search["supports"].shape, dtype=W.dtype)),
+            "sparse_adjoint": W.sparse_adjoint(search.supports, torch.ones(search.supports.shape, dtype=W.dtype)),
         }
         assert all(v.device.type == device for v in outs[device].values())
     for name, cpu in outs["cpu"].items():
@@ -113,8 +114,8 @@ def test_cuda_phase_trials_equal_cpu_trials():
 
 @cuda
 def test_cuda_classifier_and_network_run_on_cuda():
-    from invertlib.classify import accuracy, train_convnet
-    from invertlib.networks import VGG16
+    from invertlib.vision.classify import accuracy, train_convnet
+    from invertlib.vision.networks import VGG16
 
     g = il.torch_generator(0)
     x = torch.randn(64, 1, 8, 8, generator=g).cuda()

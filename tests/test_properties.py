@@ -79,9 +79,9 @@ def test_monte_carlo_below_search_below_exact_delta(K, M, l, k, seed):
     W = ConvOperator(gaussian_filters(K, M, l, generator=g), l + 2)  # n = 3 shifts per filter
     model = PoolingModel(W.out_shape)
     k = min(k, model.n_regions)
-    ratios, search = rip_estimates(W, model, k, 64, generator=g, n_starts=4, n_candidates=None)
-    exact = exact_delta(W, model, k)["delta"]
-    assert delta_from_ratios(ratios) <= search["delta"] + 1e-12 <= exact + 2e-12
+    est = rip_estimates(W, model, k, 64, generator=g, n_starts=4, n_candidates=None)
+    exact = exact_delta(W, model, k).delta
+    assert delta_from_ratios(est.ratios) <= est.search.delta + 1e-12 <= exact + 2e-12
 
 
 @PROPERTY

@@ -3,13 +3,13 @@
 import itertools
 import math
 
+import pandas as pd
 import pytest
 import torch
 
 from invertlib import ConvOperator, gaussian_filters, torch_generator
+from invertlib.coherence import coherence, coherence_table, pairwise_coherence
 from invertlib.rip import (
-    coherence,
-    coherence_report,
     delta_from_ratios,
     exact_delta,
     lemma_b1_ratios,
@@ -38,7 +38,8 @@ def tiny(seed, K, M, l, D, pool, k, ndim):
 def test_support_delta_matches_explicit_svd():
     g, W, model = tiny(0, *TINY[0])
     S = model.sample_supports(3, 20, generator=g)
-    delta, eigs = support_delta(W, S)
+    sd = support_delta(W, S)
+    delta, eigs = sd.delta, sd.eigs
     A = W.matrix().T  # Phi = W^T, columns = atoms
     for s, d, e in zip(S, delta, eigs, strict=True):
         sv = torch.linalg.svdvals(A[:, s])
@@ -59,27 +60,27 @@ def test_estimators_never_exceed_exact_delta(case):
         ratios = rip_ratio(W, z)
         mc = delta_from_ratios(ratios)
         search = worst_case_delta(W, model, k, generator=g, n_starts=16, n_candidates=None)
-        assert mc <= exact["delta"] + 1e-12  # (a) <= (c)
-        assert search["delta"] <= exact["delta"] + 1e-12  # (b) <= (c)
-        reached += search["delta"] >= exact["delta"] - 1e-9
+        assert mc <= exact.delta + 1e-12  # (a) <= (c)
+        assert search.delta <= exact.delta + 1e-12  # (b) <= (c)
+        reached += search.delta >= exact.delta - 1e-9
         # (b) started from (a)'s supports is never below (a), support by support
         starts = torch.stack([torch.nonzero(row).flatten() for row in z.flatten(1)[:50]])
         from_mc = worst_case_delta(W, model, k, starts=starts, n_candidates=None)
-        assert bool((from_mc["deltas"] >= (ratios[:50] ** 2 - 1).abs() - 1e-12).all())
-        assert bool((from_mc["deltas"] >= from_mc["start_deltas"] - 1e-12).all())
+        assert bool((from_mc.deltas >= (ratios[:50] ** 2 - 1).abs() - 1e-12).all())
+        assert bool((from_mc.deltas >= from_mc.start_deltas - 1e-12).all())
     assert reached >= 0.75 * len(seeds)  # (b) reaches (c) for most seeds
 
 
 def test_exact_delta_counts_and_m2k():
     g, W, model = tiny(0, 6, 2, 3, 6, None, 2, 1)  # K = 6 blocks of n = 4
-    assert exact_delta(W, model, 2)["n_supports"] == math.comb(6, 2) * 4**2
+    assert exact_delta(W, model, 2).n_supports == math.comb(6, 2) * 4**2
     d2 = exact_delta(W, model, 2, per_region=2)
-    assert d2["n_supports"] == sum(
+    assert d2.n_supports == sum(
         math.comb(6, a) * math.comb(6 - a, 4 - 2 * a) * math.comb(4, 2) ** a * 4 ** (4 - 2 * a) for a in range(3)
     )  # a blocks holding two atoms
-    assert d2["delta"] >= exact_delta(W, model, 2)["delta"]  # delta_k <= delta_2k
+    assert d2.delta >= exact_delta(W, model, 2).delta  # delta_k <= delta_2k
     search = worst_case_delta(W, model, 2, generator=g, per_region=2, n_candidates=None)
-    assert search["delta"] <= d2["delta"] + 1e-12
+    assert search.delta <= d2.delta + 1e-12
 
 
 def test_model_rip_ratios_figure2_setting_concentrates():
@@ -90,8 +91,8 @@ def test_model_rip_ratios_figure2_setting_concentrates():
     assert r.shape == (3000,)
     assert abs(float(r.mean()) - 1) < 0.02 and 0.02 < float(r.std()) < 0.05
     b1 = lemma_b1_ratios(W, model, model.sample(10, 500, generator=g), 10)
-    assert abs(float(b1["support"].mean()) - 1) < 0.06
-    assert float(b1["raw"].mean()) > 1.5  # the literal reading is not 1
+    assert abs(float(b1.support.mean()) - 1) < 0.06
+    assert float(b1.raw.mean()) > 1.5  # the literal reading is not 1
 
 
 def test_coherence_brute_force():
@@ -101,8 +102,9 @@ def test_coherence_brute_force():
     brute = max(
         abs(float(f[i] @ f[j]) / float(f[i].norm() * f[j].norm())) for i in range(7) for j in range(7) if i != j
     )
-    c, pairs = coherence(w, pairwise=True)
-    assert math.isclose(c, brute, rel_tol=1e-12) and pairs.shape == (21,)
+    pairs = pairwise_coherence(w)
+    assert math.isclose(coherence(w), brute, rel_tol=1e-12) and pairs.shape == (21,)
+    assert float(pairs.max()) == coherence(w)
     with pytest.raises(ValueError, match="all zero"):
         coherence(torch.zeros(3, 2, 2))
 
@@ -113,10 +115,12 @@ def test_theorem_functions():
     assert thm33_bound(0.1, 0.1) == pytest.approx(0.614, abs=1e-3)
     assert thm33_bound(0.2, 0.2) == pytest.approx(1.53, abs=1e-2)
     assert thm33_bound(0.5, 1.2) == math.inf
-    delta = thm31_delta(32, 5, 32, 10, 96, 28, 0.01, C=0.05)  # M, l, D, k, K, n, eps: equality in Theorem 3.1
-    assert thm31_requirement(10, 96, 28, delta, 0.01, C=0.05) == pytest.approx(32 * 5**2 / 32)  # M l^2 / D
+    delta = thm31_delta(M=32, l=5, D=32, k=10, K=96, n=28, eps=0.01, C=0.05)  # equality in Theorem 3.1
+    assert thm31_requirement(k=10, K=96, n=28, delta=delta, eps=0.01, C=0.05) == pytest.approx(
+        32 * 5**2 / 32
+    )  # M l^2 / D
     with pytest.raises(ValueError, match="eps"):
-        thm31_requirement(10, 96, 28, 0.3, 1.5)
+        thm31_requirement(k=10, K=96, n=28, delta=0.3, eps=1.5)
 
 
 def test_estimator_errors():
@@ -162,15 +166,16 @@ def test_coherence_with_shifts_is_that_of_interior_atoms_of_W_transpose(ndim, st
     assert coherence(w, shifts=True, stride=stride) >= coherence(w)
 
 
-def test_coherence_report_rows():
+def test_coherence_table_rows():
     g = torch_generator(6)
     banks = {"a": gaussian_filters(8, 3, 3, generator=g, ndim=2), "b": gaussian_filters(6, 8, 3, generator=g, ndim=2)}
-    rows, pairwise = coherence_report(banks, generator=torch_generator(0), n_random_draws=3)
-    assert [r["layer"] for r in rows] == ["a", "b"] and rows[1]["dim"] == 72
-    assert rows[0]["learned"] == coherence(banks["a"]) and pairwise["b"][0].shape == (15,)
-    assert all(r["learned_with_shifts"] >= r["learned"] for r in rows)
-    again, _ = coherence_report(banks, generator=torch_generator(0), n_random_draws=3)
-    assert again == rows
+    res = coherence_table(banks, generator=torch_generator(0), n_random_draws=3)
+    rows = res.table
+    assert rows["layer"].tolist() == ["a", "b"] and rows["dim"].iloc[1] == 72
+    assert rows["learned"].iloc[0] == coherence(banks["a"]) and res.pairwise["b"][0].shape == (15,)
+    assert (rows["learned_with_shifts"] >= rows["learned"]).all()
+    again = coherence_table(banks, generator=torch_generator(0), n_random_draws=3)
+    pd.testing.assert_frame_equal(again.table, rows)
 
 
 def test_rip_ratio_matches_the_explicit_matrix():
@@ -189,18 +194,18 @@ def test_rip_estimates_bracket_between_monte_carlo_and_exact():
     for _ in range(2):  # the same seed gives the same draws and search
         g, W, model = tiny(3, *TINY[1])
         runs.append(rip_estimates(W, model, k, 300, generator=g, n_starts=8, n_candidates=None))
-    (ratios, search), (ratios2, search2) = runs
-    exact = exact_delta(W, model, k)["delta"]
-    assert ratios.shape == (300,) and search["supports"].shape == (8, k)
-    assert delta_from_ratios(ratios) <= search["delta"] + 1e-12 <= exact + 2e-12
-    assert torch.equal(ratios, ratios2) and torch.equal(search["supports"], search2["supports"])
+    (ratios, search), (ratios2, search2) = ((r.ratios, r.search) for r in runs)
+    exact = exact_delta(W, model, k).delta
+    assert ratios.shape == (300,) and search.supports.shape == (8, k)
+    assert delta_from_ratios(ratios) <= search.delta + 1e-12 <= exact + 2e-12
+    assert torch.equal(ratios, ratios2) and torch.equal(search.supports, search2.supports)
     with pytest.raises(ValueError, match="n_starts"):
         rip_estimates(W, model, k, 10, generator=g, n_starts=1)
 
 
 def test_model_counts_supports_and_sets_k_from_sparsity():
     g, W, model = tiny(0, 6, 2, 3, 6, None, 2, 1)  # K = 6 blocks of n = 4
-    assert model.n_supports(2) == exact_delta(W, model, 2)["n_supports"] == math.comb(6, 2) * 4**2
+    assert model.n_supports(2) == exact_delta(W, model, 2).n_supports == math.comb(6, 2) * 4**2
     m2 = PoolingModel((3, 4, 4), 2)  # 12 regions of 4
     assert m2.n_supports(3) == math.comb(12, 3) * 4**3
     assert [m2.k_for_sparsity(f) for f in (0.0, 0.1, 0.5, 1.0)] == [1, 5, 12, 12]  # clipped to 1..R

@@ -153,7 +153,8 @@ def test_overlapping_projection_keeps_k_windows_and_is_idempotent():
 
 def test_overlapping_samples_give_each_position_one_value():
     m = PoolingModel((1, 5, 5), pool=3, stride=2)  # 4 windows share the centre
-    z, S = m.sample(4, 3000, generator=torch_generator(2), return_support=True)
+    codes = m.sample_sparse(4, 3000, generator=torch_generator(2))
+    z, S = m.to_dense(codes.support, codes.values), codes.support
     assert bool(m.contains(z, 4).all())
     nnz = (z != 0).flatten(1).sum(1)
     distinct = torch.tensor([len(set(s.tolist())) for s in S])
@@ -186,13 +187,13 @@ def test_overlap_statistics_on_a_hand_made_map():
     h = torch.zeros(1, 1, 5, 5)
     h[0, 0, 2, 2] = 1.0  # the centre: the maximum of all four windows
     s = m.overlap_statistics(h)
-    assert s["windows"].tolist() == [4] and s["nonzeros"].tolist() == [1] and s["shared"].tolist() == [0.75]
-    assert s["crowded"].tolist() == [0.0]
+    assert s.windows.tolist() == [4] and s.nonzeros.tolist() == [1] and s.shared.tolist() == [0.75]
+    assert s.crowded.tolist() == [0.0]
     h[0, 0, 0, 0] = 2.0  # window (0, 0) now picks the corner; the centre stays the max of the others
     s = m.overlap_statistics(h)
-    assert s["nonzeros"].tolist() == [2] and s["crowded"].tolist() == [0.25]
+    assert s.nonzeros.tolist() == [2] and s.crowded.tolist() == [0.25]
     tiled = PoolingModel((1, 4, 4), pool=2)
     s = tiled.overlap_statistics(torch.rand(3, 1, 4, 4, generator=torch_generator(0)))
-    assert (s["shared"] == 0).all() and (s["crowded"] == 0).all()
+    assert (s.shared == 0).all() and (s.crowded == 0).all()
     with pytest.raises(ValueError, match="nonnegative"):
         m.overlap_statistics(-h)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from invertlib import Claims, torch_generator
-from invertlib.classify import ConvNet
-from invertlib.networks import VGG16
 from invertlib.theory import thm31_delta, thm31_requirement, thm33_bound
+from invertlib.vision.classify import ConvNet
+from invertlib.vision.networks import VGG16
 
 
 @pytest.fixture
@@ -56,15 +56,15 @@ def test_invariant_accepts_numpy_and_torch_booleans(out):
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: thm31_requirement(10, 96, 28, 1.2, 0.01), "delta: expected a number in \\(0, 1\\)"),
-        (lambda: thm31_requirement(10, 96, 28, 0.0, 0.01), "delta"),
-        (lambda: thm31_requirement(10, 0, 28, 0.3, 0.01), "K: expected a whole number in \\[1"),
-        (lambda: thm31_requirement(10, 96, 0, 0.3, 0.01), "n: expected"),
-        (lambda: thm31_requirement(2.5, 96, 28, 0.3, 0.01), "k: expected a whole number"),
-        (lambda: thm31_requirement(10, 96, 28, 0.3, 0.0), "eps"),
-        (lambda: thm31_requirement(10, 96, 28, 0.3, 0.01, C=-1), "C: expected"),
-        (lambda: thm31_delta(0, 5, 32, 10, 96, 28, 0.01), "M: expected"),
-        (lambda: thm31_delta(32, 5, math.nan, 10, 96, 28, 0.01), "D: expected"),
+        (lambda: thm31_requirement(k=10, K=96, n=28, delta=1.2, eps=0.01), "delta: expected a number in \\(0, 1\\)"),
+        (lambda: thm31_requirement(k=10, K=96, n=28, delta=0.0, eps=0.01), "delta"),
+        (lambda: thm31_requirement(k=10, K=0, n=28, delta=0.3, eps=0.01), "K: expected a whole number in \\[1"),
+        (lambda: thm31_requirement(k=10, K=96, n=0, delta=0.3, eps=0.01), "n: expected"),
+        (lambda: thm31_requirement(k=2.5, K=96, n=28, delta=0.3, eps=0.01), "k: expected a whole number"),
+        (lambda: thm31_requirement(k=10, K=96, n=28, delta=0.3, eps=0.0), "eps"),
+        (lambda: thm31_requirement(k=10, K=96, n=28, delta=0.3, eps=0.01, C=-1), "C: expected"),
+        (lambda: thm31_delta(M=0, l=5, D=32, k=10, K=96, n=28, eps=0.01), "M: expected"),
+        (lambda: thm31_delta(M=32, l=5, D=math.nan, k=10, K=96, n=28, eps=0.01), "D: expected"),
         (lambda: thm33_bound(-0.1, 0.2), "delta_k: expected a number in \\[0"),
         (lambda: thm33_bound(0.1, "0.2"), "delta_2k: expected a real number"),
         (lambda: thm33_bound(0.1, True), "delta_2k: expected a real number"),
@@ -103,7 +103,7 @@ def _cifar_batches(folder, data=None, labels=None, payload=None):
 
 
 def test_cifar_batches_go_through_the_restricted_unpickler(tmp_path):
-    from invertlib.data import load_cifar10
+    from invertlib.vision.data import load_cifar10
 
     marker = tmp_path / "pwned"
     _cifar_batches(tmp_path, payload=_Hostile(marker))
@@ -125,7 +125,7 @@ def test_cifar_batches_go_through_the_restricted_unpickler(tmp_path):
     ],
 )
 def test_cifar_values_are_checked_before_any_cast(tmp_path, data, labels, match):
-    from invertlib.data import load_cifar10
+    from invertlib.vision.data import load_cifar10
 
     _cifar_batches(tmp_path, data=data, labels=labels)
     with pytest.raises(ValueError, match=match):
@@ -133,7 +133,7 @@ def test_cifar_values_are_checked_before_any_cast(tmp_path, data, labels, match)
 
 
 def test_idx_header_sizes_cannot_overflow(tmp_path):
-    from invertlib.data import read_idx
+    from invertlib.vision.data import read_idx
 
     # three dimensions of 2^32 - 1: their product overflows int64, the file holds 6 bytes of data
     raw = bytes([0, 0, 0x08, 3]) + (0xFFFFFFFF).to_bytes(4, "big") * 3 + bytes(6)
@@ -144,8 +144,8 @@ def test_idx_header_sizes_cannot_overflow(tmp_path):
 
 def test_norms_survive_huge_and_tiny_filters():
     from invertlib import gaussian_filters, normalize_filters
+    from invertlib.coherence import coherence
     from invertlib.filters import filter_norms
-    from invertlib.rip import coherence
 
     w = gaussian_filters(6, 3, 3, generator=torch_generator(0))
     for scale in (1e200, 1e-200):
@@ -190,7 +190,7 @@ def test_sparsity_model_shapes_and_capacity():
 
 
 def test_fit_needs_a_generator():
-    from invertlib.classify import fit
+    from invertlib.vision.classify import fit
 
     net = ConvNet(1, 4, 3, 1, 8, 2, generator=torch_generator(0), random_filters=True)
     with pytest.raises(TypeError, match="generator: expected a torch.Generator"):
@@ -203,7 +203,7 @@ def test_figure_formats_are_written_together_or_not_at_all(out, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from invertlib.plotting import save_figure
+    from invertlib.companion.plotting import save_figure
 
     fig, ax = plt.subplots()
     ax.plot([0, 1])
@@ -233,7 +233,7 @@ def test_figure_formats_are_written_together_or_not_at_all(out, monkeypatch):
     ],
 )
 def test_prepare_refuses_images_it_would_misread(images, error, match):
-    from invertlib.classify import prepare
+    from invertlib.vision.classify import prepare
 
     with pytest.raises(error, match=match):
         prepare(images)
@@ -264,7 +264,7 @@ def test_lasso_refuses_inputs_that_would_broadcast():
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # imageio tries its legacy plugins first
 def test_an_undecodable_image_is_named(tmp_path):
-    from invertlib.images import load_images
+    from invertlib.vision.images import load_images
 
     (tmp_path / "a.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match="image_dir: cannot decode the image a.png"):

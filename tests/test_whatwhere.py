@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from invertlib import corpus, torch_generator
-from invertlib import train_decoders as T
-from invertlib.decoders import DECODER_LAYERS, WhatWhereDecoder, decoder_manifest, load_decoder
-from invertlib.networks import VGG16
+from invertlib import torch_generator
+from invertlib.vision import train_decoders as T
+from invertlib.vision import corpus
+from invertlib.vision.decoders import DECODER_LAYERS, WhatWhereDecoder, decoder_manifest, load_decoder
+from invertlib.vision.networks import VGG16
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def test_construction_does_not_touch_global_rng():
 
 def test_smoke_training_lowers_the_loss(net):
     photos = smooth_photos(6, 64, seed=0)
-    holdout = corpus.centre_crops(smooth_photos(2, 64, seed=1), 32)
+    holdout = corpus.center_crops(smooth_photos(2, 64, seed=1), 32)
     before = T.holdout_error(WhatWhereDecoder("pool1").reset_parameters(torch_generator(0)), net, holdout)
     _, summary = T.train_layer("pool1", photos, holdout, crop=32, batch=4, steps=5, lr=0.05, net=net, quiet=True)
     assert summary["holdout_error"] < 0.9 * before
@@ -91,7 +92,7 @@ def test_smoke_training_lowers_the_loss(net):
 
 def test_training_resumes_to_the_same_weights(net, tmp_path, monkeypatch):
     photos = smooth_photos(4, 48, seed=2)
-    holdout = corpus.centre_crops(photos[:1], 32)
+    holdout = corpus.center_crops(photos[:1], 32)
     kw = dict(crop=32, batch=2, steps=4, lr=1e-2, net=net, quiet=True, checkpoint_every=2)
     ref, _ = T.train_layer("pool1", photos, holdout, checkpoint_dir=tmp_path / "a", **kw)
     calls = {"n": 0}
@@ -145,8 +146,8 @@ def test_shipped_decoders_match_their_manifest():
 def test_corpus_is_disjoint_from_the_evaluation_photos():
     files = json.loads(corpus.CORPUS_MANIFEST.read_text())["files"]
     assert len(files) >= 50 and all(f["licence"] and f["sha256"] for f in files)
-    from invertlib.images import imagenet_photo_files
-    from invertlib.weights import sha256
+    from invertlib.vision.images import imagenet_photo_files
+    from invertlib.vision.weights import sha256
 
     eval_hashes = {sha256(p) for p in imagenet_photo_files()}
     assert not eval_hashes & {f["sha256"] for f in files}
@@ -176,7 +177,7 @@ def test_two_ranks_end_with_identical_weights(tmp_path):
         "--standalone",
         "--nproc_per_node=2",
         "-m",
-        "invertlib.train_decoders",
+        "invertlib.vision.train_decoders",
         "--layers",
         "pool1",
         "--steps",

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib import cnn, conv, iht, metrics, phase, rip, sparse_coding, sparsity, theory
+from invertlib import cnn, coherence, conv, iht, metrics, phase, rip, sparse_coding, sparsity, stats, theory
 from invertlib.rng import torch_generator
 
 g = torch_generator(0)
@@ -157,31 +157,33 @@ case("exact_delta(per_region=3)", rip.exact_delta, W1, M1, 1, 3)
 case("exact_delta(model of another shape)", rip.exact_delta, W1, M2, 1)
 case("rip_estimates(n_starts=1)", rip.rip_estimates, W1, M1, 2, 5, generator=g, n_starts=1)
 for name, w in bad_tensors((4, 2, 3), sized=False).items():
-    case(f"coherence({name})", rip.coherence, w)
-case("coherence(one filter)", rip.coherence, torch.ones(1, 2, 3))
-case("coherence(stride=0, shifts)", rip.coherence, W1.w, shifts=True, stride=0)
-case("coherence_report(bank list)", rip.coherence_report, {"a": [[1.0]]}, generator=g)
-case("coherence_report(n_random_draws=0)", rip.coherence_report, {"a": W2.w}, generator=g, n_random_draws=0)
+    case(f"coherence({name})", coherence.coherence, w)
+case("coherence(one filter)", coherence.coherence, torch.ones(1, 2, 3))
+case("coherence(stride=0, shifts)", coherence.coherence, W1.w, shifts=True, stride=0)
+case("coherence_table(bank list)", coherence.coherence_table, {"a": [[1.0]]}, generator=g)
+case("coherence_table(n_random_draws=0)", coherence.coherence_table, {"a": W2.w}, generator=g, n_random_draws=0)
 
 # ---- theory
 for a in ((10, 96, 28, 1.2, 0.01), (10, 96, 28, 0.3, 1.5), (0, 96, 28, 0.3, 0.01), (10, 96, 28, nan, 0.01)):
-    case(f"thm31_requirement{a}", theory.thm31_requirement, *a)
+    case(
+        f"thm31_requirement{a}", theory.thm31_requirement, **dict(zip(("k", "K", "n", "delta", "eps"), a, strict=True))
+    )
 for a in ((-0.1, 0.2), (0.1, nan), ("0.1", 0.2)):
     case(f"thm33_bound{a}", theory.thm33_bound, *a)
 
 for a in ((8, 5, 16, 10, 12, 1.5, 0.01), (8, 5, 16, 10, 12, 0.3, 0.0), (0, 5, 16, 10, 12, 0.3, 0.01)):
-    case(f"thm31_max_k{a}", theory.thm31_max_k, *a)
+    case(f"thm31_max_k{a}", theory.thm31_max_k, **dict(zip(("M", "l", "D", "K", "n", "delta", "eps"), a, strict=True)))
 for v in (0, -1.0, nan, "0.5"):
     case(f"thm33_delta_for({v!r})", theory.thm33_delta_for, v)
 
 # ---- phase transitions
 for v in (0.0, 1.5, nan, "0.5"):
-    case(f"dt_weak_threshold({v!r})", phase.dt_weak_threshold, v)
-case("logistic_boundary(successes > trials)", phase.logistic_boundary, [0.1, 0.2], [3, 11], [10, 10])
-case("logistic_boundary(one rho)", phase.logistic_boundary, [0.1, 0.1], [3, 1], [10, 10])
-case("logistic_boundary(lengths differ)", phase.logistic_boundary, [0.1, 0.2, 0.3], [3, 1], [10, 10])
-case("logistic_boundary(trials=0)", phase.logistic_boundary, [0.1, 0.2], [0, 0], [0, 10])
-case("logistic_boundary(one group)", phase.logistic_boundary, [0.1, 0.2], [3, 1], [10, 10], groups=[0, 0])
+    case(f"dt_weak_threshold({v!r})", theory.dt_weak_threshold, v)
+case("logistic_boundary(successes > trials)", stats.logistic_boundary, [0.1, 0.2], [3, 11], [10, 10])
+case("logistic_boundary(one rho)", stats.logistic_boundary, [0.1, 0.1], [3, 1], [10, 10])
+case("logistic_boundary(lengths differ)", stats.logistic_boundary, [0.1, 0.2, 0.3], [3, 1], [10, 10])
+case("logistic_boundary(trials=0)", stats.logistic_boundary, [0.1, 0.2], [0, 0], [0, 10])
+case("logistic_boundary(one group)", stats.logistic_boundary, [0.1, 0.2], [3, 1], [10, 10], groups=[0, 0])
 _grid = dict(M=2, D=8, l=3, pool=2, n_trials=2, n_banks=1, n_iter=2, generator=g)
 for name, kw in {
     "n_trials not a multiple of n_banks": dict(n_trials=3, n_banks=2),
@@ -236,7 +238,8 @@ case("Claims(bad name)", il.Claims, "notebook", 0)
 
 
 # ---- networks, images, decoders, data, classify, plotting, claims
-from invertlib import classify, data, decoders, images, networks, plotting  # noqa: E402
+from invertlib.companion import plotting  # noqa: E402
+from invertlib.vision import classify, data, decoders, images, networks  # noqa: E402
 
 vgg = networks.VGG16()
 small = torch.rand(1, 3, 32, 32, generator=torch_generator(6)).double()
@@ -281,8 +284,8 @@ for layer in ("pool5", "conv1_1", 4, ""):
 case("load_decoder(directory missing)", decoders.load_decoder, "pool1", "/nonexistent")
 case("decoder.reset_parameters(None)", decoders.WhatWhereDecoder("pool1").reset_parameters, None)
 case(
-    "invert_by_optimisation(layer='pool9')",
-    decoders.invert_by_optimisation,
+    "invert_by_optimization(layer='pool9')",
+    decoders.invert_by_optimization,
     vgg,
     torch.ones(1, 64, 16, 16),
     "pool9",
@@ -290,8 +293,8 @@ case(
     generator=g,
 )
 case(
-    "invert_by_optimisation(n_iter=0)",
-    decoders.invert_by_optimisation,
+    "invert_by_optimization(n_iter=0)",
+    decoders.invert_by_optimization,
     vgg,
     torch.ones(1, 64, 16, 16),
     "pool1",
@@ -300,8 +303,8 @@ case(
     n_iter=0,
 )
 case(
-    "invert_by_optimisation(generator=None)",
-    decoders.invert_by_optimisation,
+    "invert_by_optimization(generator=None)",
+    decoders.invert_by_optimization,
     vgg,
     torch.ones(1, 64, 16, 16),
     "pool1",

@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import invertlib as il  # noqa: E402
+from invertlib.companion.paths import atomic_write  # noqa: E402
 from invertlib.conv import ConvOperator, to_pylops  # noqa: E402
 from invertlib.iht import model_iht  # noqa: E402
-from invertlib.paths import atomic_write  # noqa: E402
 from invertlib.rip import exact_delta, model_rip_ratios, rip_estimates, rip_ratio  # noqa: E402
 from invertlib.sparsity import PoolingModel  # noqa: E402
 
@@ -76,7 +76,7 @@ def bench_iht(repeats: int, quick: bool) -> dict:
         project = model.projector(k)
         n_iter = 2 if quick else 5
         # the bare convolutions, as model_iht's loop runs them (its input is checked once, not per iteration)
-        convs = timeit(lambda W=W, x=x, h=h: (W._forward(x), W._adjoint(h)), repeats)
+        convs = timeit(lambda W=W, x=x, h=h: (W.forward_unchecked(x), W.adjoint_unchecked(h)), repeats)
         proj = timeit(lambda h=h, project=project: project(h), repeats)
         iht = timeit(lambda W=W, x=x, p=project, n=n_iter: model_iht(W, x, p, n_iter=n), repeats)
         per_iter = iht["median_s"] / n_iter
@@ -146,7 +146,7 @@ def bench_search(repeats: int, quick: bool) -> dict:
         "exact": {
             "setting": "notebook 04's tiny instance (K=4, M=64, l=5, D=8): exact delta_2k, k = 1 and 2",
             "seconds": {str(kk): v["median_s"] for kk, v in ex.items()},
-            "supports": {str(kk): exact_delta(tiny, m_tiny, kk, per_region=2)["n_supports"] for kk in (1, 2)},
+            "supports": {str(kk): exact_delta(tiny, m_tiny, kk, per_region=2).n_supports for kk in (1, 2)},
         },
     }
 
@@ -242,8 +242,8 @@ def bench_pylops(repeats: int, quick: bool) -> dict:
 def bench_decoders(repeats: int, quick: bool) -> dict:
     import torch.nn.functional as F
 
-    from invertlib.decoders import WhatWhereDecoder
-    from invertlib.networks import VGG16
+    from invertlib.vision.decoders import WhatWhereDecoder
+    from invertlib.vision.networks import VGG16
 
     net = VGG16.pretrained()
     g = il.torch_generator(0)

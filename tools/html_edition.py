@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from invertlib.claims import fmt
-from invertlib.paths import atomic_write
+from invertlib.companion.claims import fmt
+from invertlib.companion.paths import atomic_write
 
 PAPER = (
     "Towards Understanding the Invertibility of Convolutional Neural Networks",

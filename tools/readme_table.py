@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from invertlib.claims import update_readme
+from invertlib.companion.readme import update_readme
 
 
 def main(argv: list[str]) -> int:

@@ -14,6 +14,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from .._checks import to_numpy
 from .paths import atomic_write, atomic_write_all, figures_dir
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -76,7 +77,7 @@ def image_grid(
     for r, row in enumerate(rows):
         for c, im in enumerate(row):
             ax = axes[r, c]
-            ax.imshow(im.numpy() if hasattr(im, "numpy") else im)
+            ax.imshow(to_numpy(im))
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
@@ -95,7 +96,7 @@ def draw_conv_matrix(ax, op, W, title: str = "") -> None:
     """Figure 1 as a picture: the matrix W (Kn x MD) of `op` with its K filter blocks (rows, solid
     lines) and M channel blocks (columns, dashed lines), on a symmetric colour scale."""
     lim = float(W.abs().max())
-    ax.imshow(W.cpu().numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    ax.imshow(to_numpy(W), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
     for i in range(1, op.K):
         ax.axhline(i * op.n - 0.5, color="k", lw=1.2)
     for m in range(1, op.M):

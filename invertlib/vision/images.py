@@ -4,18 +4,18 @@ Two offline photo sets (``photos``):
 
 * ``"imagenet"`` (the default): the 20 ImageNet photographs ``imagenet_NN_<class>.jpg`` (512 x 512
   and 1024 x 683) shipped in the PyPI package ``foolbox==3.3.4`` (MIT), installed with
-  ``--no-deps`` and never imported: its data folder is found with ``importlib.util.find_spec``.
+  ``--no-deps`` and never imported: its data folder is found with `files.package_dir`.
   The class index is the last number of each name.
 * ``"skimage"``: the natural photographs in scikit-image's wheel (CC0 / public domain).
 
 ``image_dir`` takes any folder of images instead (for example a local copy of the ILSVRC-2012
-validation set). Every image is centre-cropped to a square, resized to size x size with
-anti-aliasing, and returned as RGB floats in [0, 1]; grey images are repeated to 3 channels.
+validation set; `files.image_files`: JPEG and PNG, any suffix case). Every image is
+centre-cropped to a square, resized to size x size with anti-aliasing, and returned as RGB
+floats in [0, 1]; grey images are repeated to 3 channels.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,8 @@ import skimage.data
 import skimage.io
 import skimage.transform
 
-from ._checks import check_int
+from .._checks import check_int
+from .files import image_files, package_dir
 
 SKIMAGE_PHOTOS = (
     "astronaut",
@@ -44,7 +45,6 @@ SKIMAGE_PHOTOS = (
 )
 PHOTO_SETS = ("imagenet", "skimage")
 FOOLBOX = "foolbox==3.3.4"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPEG", ".JPG", ".PNG")
 
 
 def _to_rgb_float(im: np.ndarray, name: str) -> np.ndarray:
@@ -84,28 +84,10 @@ def center_crop_resize(im: np.ndarray, size: int) -> np.ndarray:
 
 def imagenet_photo_files() -> list[Path]:
     """The 20 ImageNet photographs of foolbox's data folder, sorted by name."""
-    spec = importlib.util.find_spec("foolbox")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"photos: the ImageNet photographs come with the package foolbox, which is not "
-            f"installed; install it with `.venv/bin/pip install --no-deps {FOOLBOX}` "
-            f"(`make env` does this)"
-        )
-    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    folder = package_dir("foolbox", FOOLBOX, "photos") / "data"
     files = sorted(folder.glob("imagenet_*.jpg"))
     if not files:
         raise FileNotFoundError(f"photos: no imagenet_*.jpg in {folder}; reinstall {FOOLBOX}")
-    return files
-
-
-def image_files(image_dir) -> list[Path]:
-    """The JPEG/PNG files directly in `image_dir`, sorted by name (the images `load_images` reads)."""
-    folder = Path(image_dir).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image_dir: {folder} is not a directory")
-    files = sorted(p for p in folder.iterdir() if p.suffix in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"image_dir: no JPEG or PNG images in {folder}")
     return files
 
 

@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_int
-from .rng import check_generator
+from .._checks import check_int
+from ..rng import check_generator
 
 
 class ConvNet(nn.Module):

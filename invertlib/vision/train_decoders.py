@@ -1,17 +1,17 @@
 """Train the what-where decoders of VGG16's pool(1) ... pool(4) (`make decoders`).
 
-    python -m invertlib.train_decoders                    # every layer, the offline corpus
-    python -m invertlib.train_decoders --layers pool4 --image-dir ~/imagenet/train --device cuda
-    torchrun --nproc_per_node=4 -m invertlib.train_decoders --device cuda    # data-parallel
+    python -m invertlib.vision.train_decoders                    # every layer, the offline corpus
+    python -m invertlib.vision.train_decoders --layers pool4 --image-dir ~/imagenet/train --device cuda
+    torchrun --nproc_per_node=4 -m invertlib.vision.train_decoders --device cuda    # data-parallel
 
 For each layer: the encoder is torchvision's ImageNet VGG16 (frozen); a batch of random crops
-(`invertlib.corpus.CropSampler`) is preprocessed into the encoder's normalised input space x, its
+(`invertlib.vision.corpus.CropSampler`) is preprocessed into the encoder's normalised input space x, its
 pool(i) code and switches computed, and the decoder trained to minimise the mean squared error
 ||D(code, switches) - x||^2 / (3 H W) with Adam (linear warm-up, then cosine decay to 5 % of the
 rate). Every `--checkpoint-every` steps the full state (weights, optimiser, step, every rank's
 generator state, wall time) is written atomically to the checkpoint folder; a rerun with the same
 settings resumes from it. The final weights are written atomically in float16 to
-`invertlib/trained/vgg16_<layer>.pt`, and the manifest `decoders.json` records their sha256, the
+`invertlib/vision/trained/vgg16_<layer>.pt`, and the manifest `decoders.json` records their sha256, the
 training configuration, the corpus manifest's hash, steps, final train loss, the held-out corpus
 photos' relative error, wall time and the torch version.
 
@@ -43,14 +43,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from ..metrics import relative_error
+from ..progress import progress
+from ..rng import torch_generator
 from . import corpus as _corpus
-from .decoders import DECODER_LAYERS, DECODER_MANIFEST, TRAINED_DIR, WhatWhereDecoder, decoder_manifest
-from .metrics import relative_error
+from .decoders import DECODER_LAYERS, DECODER_MANIFEST, WhatWhereDecoder, decoder_manifest
+from .files import TRAINED_DIR, atomic_write, sha256
 from .networks import VGG16
-from .paths import atomic_write
-from .progress import progress
-from .rng import torch_generator
-from .weights import sha256
 
 # Per layer: crop size, batch per rank, steps, peak learning rate. Chosen by measurement on this
 # 2-core CPU (0.06, 0.14, 0.6 and 1.4 s per step) so that all four train from scratch within about
@@ -240,12 +239,14 @@ def load_corpus(image_dir=None, install: bool = True) -> tuple[list[dict], list[
     train = [_corpus.load_photo(_corpus.resolve(m["file"])) for m in manifest if m["split"] == "train"]
     held = [_corpus.load_photo(_corpus.resolve(m["file"])) for m in manifest if m["split"] == "holdout"]
     size = min(224, *(min(p.shape[-2:]) for p in held)) // 16 * 16 if held else 0
-    holdout = _corpus.centre_crops(held, size) if held else torch.zeros(0, 16, 16, 3)
+    holdout = _corpus.center_crops(held, size) if held else torch.zeros(0, 16, 16, 3)
     return manifest, train, holdout
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m invertlib.train_decoders", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m invertlib.vision.train_decoders", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--layers", nargs="+", default=list(DECODER_LAYERS), choices=DECODER_LAYERS)
     parser.add_argument("--image-dir", default=None, help="train on your own photographs (JPEG/PNG, recursively)")
     parser.add_argument("--out-dir", default=str(TRAINED_DIR), help="where the weights and manifest go")

@@ -2,7 +2,7 @@
 
 The paper decodes with the pretrained what-where decoders of Zhang, Lee & Lee (ICML 2016), which
 cannot be obtained here. We train our own (`WhatWhereDecoder`, `load_decoder`; trained by
-`make decoders`, see `invertlib.train_decoders`):
+`make decoders`, see `invertlib.vision.train_decoders`):
 
 * **what-where decoder** for pool(1) ... pool(4) of VGG16: unpool with the encoder's own max
   pooling switches ("where"), then 3 x 3 convolutions with ReLU mirroring the encoder's block in
@@ -17,7 +17,7 @@ Two decoders that need no training stay as baselines:
   switches, ReLU, transposed convolution with the same filters, layer by layer down to pixels.
   Biases are not used. With paired filters [W; -W] of an orthogonal layer and no pooling it
   inverts the layer exactly (Proposition 1).
-* **optimisation-based inversion** (`invert_by_optimisation`, in the manner of Mahendran &
+* **optimisation-based inversion** (`invert_by_optimization`, in the manner of Mahendran &
   Vedaldi 2015): the image whose activation at a layer best matches a given activation,
   min_x ||phi(x) - a||^2 / ||a||^2 + tv_weight * TV(x) / (H W x_scale^2), by gradient descent with
   backtracking, so the objective never increases.
@@ -34,13 +34,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import as_tensor, check_finite, check_int
+from .._checks import as_tensor, check_finite, check_int
+from ..rng import check_generator
+from .files import TRAINED_DIR, sha256
 from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
-from .rng import check_generator
-from .weights import sha256
 
 DECODER_LAYERS = ("pool1", "pool2", "pool3", "pool4")
-TRAINED_DIR = Path(__file__).resolve().parent / "trained"
 DECODER_MANIFEST = "decoders.json"
 
 
@@ -230,7 +229,7 @@ class InversionResult:
     match: torch.Tensor
 
 
-def invert_by_optimisation(
+def invert_by_optimization(
     net: FeatureNet,
     target,
     layer: str,

