@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from ._checks import check_int, check_values
+from ._checks import check_int, check_values, to_numpy
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def logistic_boundary(rho, successes, trials, *, groups=None, max_iter: int = 10
     if len(np.unique(rho)) < 2:
         raise ValueError(f"rho: a logistic fit needs at least two distinct values, got {np.unique(rho).tolist()}")
     if groups is not None:
-        groups = np.asarray(groups).reshape(-1)
+        groups = to_numpy(groups).reshape(-1)
         if len(groups) != len(rho):
             raise ValueError(f"groups: expected one label per cell ({len(rho)}), got {len(groups)}")
         if len(np.unique(groups)) < 2:
@@ -138,7 +138,7 @@ def bootstrap_interval(
 
     statistic: a function of an (N, ...) array returning a number (default the mean over units).
     """
-    values = np.asarray(values, dtype=float)
+    values = to_numpy(values).astype(float)
     if values.ndim == 0 or len(values) < 2:
         raise ValueError(f"values: expected at least two units to resample, got shape {values.shape}")
     if not np.isfinite(values).all():

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_bench_quick_run_writes_results_and_checks_equalities(tmp_path):
     pytest.importorskip("pylops")
     out = tmp_path / "bench.json"
@@ -44,6 +45,7 @@ def test_bench_quick_run_writes_results_and_checks_equalities(tmp_path):
     assert any("PyLops" in n for n in names) and any("Monte-Carlo" in n for n in names)
 
 
+@pytest.mark.slow
 def test_bench_refuses_unknown_sections_and_partial_readme(tmp_path):
     for args in (["--only", "nothing"], ["--only", "notebooks", "--readme", str(tmp_path / "R.md")]):
         proc = subprocess.run(

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from invertlib import orthonormal_filters, torch_generator
 from invertlib.cnn import paired_filters
 from invertlib.vision.decoders import ConvT, Unpool, deconvnet, invert_by_optimization, vgg_deconvnet
-from invertlib.vision.networks import VGG16, AlexNet
+from invertlib.vision.networks import AlexNet
 
 
 def test_tied_decoder_inverts_orthogonal_paired_layer_exactly():
@@ -30,8 +30,8 @@ def test_unpool_step_puts_values_back_at_the_switches():
         deconvnet(pooled, ["relu"])
 
 
-def test_vgg_deconvnet_shapes():
-    net = VGG16.pretrained()
+def test_vgg_deconvnet_shapes(vgg16):
+    net = vgg16
     x = net.preprocess(torch.rand(2, 32, 32, 3, generator=torch.Generator().manual_seed(1)))
     act = net(x, upto="pool2")
     assert vgg_deconvnet(net, act, act.pool["pool2"], "pool2").shape == (2, 3, 32, 32)
@@ -41,8 +41,8 @@ def test_vgg_deconvnet_shapes():
         vgg_deconvnet(AlexNet(), act, act.pool["pool2"], "pool2")
 
 
-def test_optimisation_decoder_lowers_its_loss_monotonically():
-    net = VGG16.pretrained()
+def test_optimization_decoder_lowers_its_loss_monotonically(vgg16):
+    net = vgg16
     x = net.preprocess(torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(2)))
     with torch.no_grad():
         target = net(x, upto="pool1").pool["pool1"]

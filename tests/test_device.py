@@ -127,3 +127,66 @@ def test_cuda_classifier_and_network_run_on_cuda():
     images = torch.rand(1, 32, 32, 3, generator=g).cuda()
     x = net.preprocess(images)
     assert x.device.type == "cuda" and net.deprocess(x).device.type == "cuda"
+
+
+class DeviceTensor(torch.Tensor):
+    """A CPU tensor that behaves like a CUDA one where NumPy is concerned: `.numpy()` (and so
+    `np.asarray`) refuses it, as torch refuses a CUDA tensor, until `.cpu()` copies it to the host.
+    Operations on it give DeviceTensors again, so the check follows the data through the code."""
+
+    def numpy(self, *args, **kwargs):
+        raise TypeError("can't convert a device tensor to numpy: use Tensor.cpu() first (DeviceTensor)")
+
+    def cpu(self, *args, **kwargs):
+        return super().cpu(*args, **kwargs).as_subclass(torch.Tensor)
+
+
+def _on_device(t: torch.Tensor) -> torch.Tensor:
+    return t.as_subclass(DeviceTensor)
+
+
+def test_device_tensor_refuses_numpy_like_cuda():
+    t = _on_device(torch.ones(3)) * 2
+    assert type(t) is DeviceTensor
+    with pytest.raises(TypeError, match="cpu"):
+        t.numpy()
+    with pytest.raises(TypeError, match="cpu"):
+        np.asarray(t)
+    assert t.detach().double().cpu().numpy().tolist() == [2.0, 2.0, 2.0]
+
+
+def test_public_numpy_results_accept_device_tensors():
+    """Every public function that hands tensors to NumPy (image scores, PSNR, figures, bootstrap,
+    theory on tensors, coherence tables) copies them to the host first."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from invertlib import coherence, metrics, stats, theory
+    from invertlib.companion import plotting
+
+    g = il.torch_generator(0)
+    x, d = torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8, generator=g)
+    rgb = (d.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1))
+    ref = metrics.image_scores(d, x, *rgb)
+    dev = metrics.image_scores(_on_device(d), _on_device(x), *(_on_device(t) for t in rgb))
+    for name in ("error", "fitted", "psnr"):
+        np.testing.assert_allclose(getattr(dev, name), getattr(ref, name), rtol=1e-12)
+    np.testing.assert_allclose(metrics.psnr(*(_on_device(t) for t in rgb)), ref.psnr, rtol=1e-12)
+
+    fig = plotting.image_grid([[_on_device(rgb[0][0]), rgb[1][0]]])
+    plt.close(fig)
+    W = il.ConvOperator(il.gaussian_filters(2, 2, 3, generator=g), 6)
+    fig, ax = plt.subplots()
+    plotting.draw_conv_matrix(ax, W, _on_device(W.matrix()))
+    plt.close(fig)
+
+    values = torch.rand(20, generator=g, dtype=torch.float64)
+    a = stats.bootstrap_interval(_on_device(values), generator=il.numpy_generator(1), n_resamples=200)
+    b = stats.bootstrap_interval(values, generator=il.numpy_generator(1), n_resamples=200)
+    assert (a.low, a.high) == (b.low, b.high)
+    deltas = _on_device(torch.tensor([0.1, 0.2], dtype=torch.float64))
+    assert theory.thm33_bound(deltas[0], deltas[1]) == theory.thm33_bound(0.1, 0.2)
+    table = coherence.coherence_table({"a": _on_device(il.gaussian_filters(4, 2, 3, generator=g, ndim=2))}, generator=g)
+    assert table.table["learned"].iloc[0] > 0
