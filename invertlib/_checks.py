@@ -53,6 +53,22 @@ def has_values(x: torch.Tensor) -> bool:
     return x.device.type != "meta"
 
 
+def check_nonzero(norms: torch.Tensor, name: str, what: str, consequence: str) -> None:
+    """The one error for zero samples: norms (...) of the `what` (samples, codes, filters) of `name`;
+    any zero is refused, naming the first ten indices and `consequence` (why zero is undefined)."""
+    zero = norms.reshape(-1) == 0
+    if has_values(norms) and bool(zero.any()):
+        raise ValueError(f"{name}: {what} {torch.nonzero(zero).flatten().tolist()[:10]} are zero; {consequence}")
+
+
+def check_choice(value, name: str, choices):
+    """`value` if it is one of `choices`, else the one error naming them all."""
+    choices = tuple(choices)
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+    return value
+
+
 def check_finite(x: torch.Tensor, name: str) -> None:
     if x.is_floating_point() and has_values(x) and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ._checks import as_tensor, check_int, real_tensor
+from ._checks import as_tensor, check_int, check_nonzero, real_tensor
 from .filters import filter_norms, gaussian_filters
 from .rng import check_generator
 
@@ -26,10 +26,7 @@ def _checked_bank(w) -> tuple[torch.Tensor, torch.Tensor]:
     if w.dim() < 2 or w.shape[0] < 2:
         raise ValueError(f"w: expected a filter bank (K, M, ...) with K >= 2, got {tuple(w.shape)}")
     norms = filter_norms(w)
-    if bool((norms == 0).any()):
-        raise ValueError(
-            f"w: filters {torch.nonzero(norms == 0).flatten().tolist()[:10]} are all zero; their cosine is undefined"
-        )
+    check_nonzero(norms, "w", "filters", "their cosine is undefined")
     return w, norms
 
 

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from ._checks import as_tensor, check_int, real_tensor
+from ._checks import as_tensor, check_choice, check_int, check_nonzero, real_tensor
 from .rng import check_generator
 
 SCALES = ("paper", "unit", "none")
@@ -44,8 +44,7 @@ def gaussian_filters(
         raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype}")
     if ndim not in (1, 2):
         raise ValueError(f"ndim: expected 1 or 2 spatial dimensions, got {ndim!r}")
-    if scale not in SCALES:
-        raise ValueError(f"scale: expected one of {SCALES}, got {scale!r}")
+    check_choice(scale, "scale", SCALES)
     check_generator(generator)
     shape = (K, M) + (l,) * ndim
     w = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device).to(device)
@@ -83,9 +82,7 @@ def normalize_filters(w) -> torch.Tensor:
     if w.dim() not in (3, 4):
         raise ValueError(f"w: expected a filter bank of shape (K, M, l) or (K, M, l, l), got {tuple(w.shape)}")
     norms = filter_norms(w)
-    dead = torch.nonzero(norms == 0).flatten()
-    if len(dead):
-        raise ValueError(f"w: filters {dead.tolist()[:10]} are all zero and cannot be normalised")
+    check_nonzero(norms, "w", "filters", "they cannot be normalized")
     return w / norms.view(-1, *([1] * (w.dim() - 1)))
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._checks import as_tensor, check_int, has_values
+from ._checks import as_tensor, check_int, check_nonzero
 from .conv import ConvOperator
 from .metrics import relative_error
 from .sparsity import PoolingModel
@@ -72,11 +72,9 @@ def model_iht(
         raise ValueError(f"tol: expected None or a number >= 0, got {tol!r}")
     nd = W.ndim + 1
     x_norm = _norm(x, nd)
-    if has_values(x_norm) and bool((x_norm == 0).any()):
-        raise ValueError(
-            f"x: samples {torch.nonzero(x_norm.flatten() == 0).flatten().tolist()[:10]} are zero; their relative "
-            "residuals are undefined (and the code of a zero signal is zero)"
-        )
+    check_nonzero(
+        x_norm, "x", "samples", "their relative residuals are undefined (and the code of a zero signal is zero)"
+    )
     z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
     d = x
     residuals = [torch.ones_like(x_norm)]

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from ._checks import as_tensor, real_tensor, to_numpy
+from ._checks import as_tensor, check_nonzero, real_tensor, to_numpy
 
 
 def relative_error(estimate, reference) -> torch.Tensor:
@@ -20,12 +20,9 @@ def relative_error(estimate, reference) -> torch.Tensor:
         raise ValueError(
             f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
         )
-    norms = reference.flatten(1).norm(dim=1)
-    if bool((norms == 0).any()):
-        raise ValueError(
-            f"reference: samples {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; their relative "
-            "error is undefined"
-        )
+    check_nonzero(
+        norms := reference.flatten(1).norm(dim=1), "reference", "samples", "their relative error is undefined"
+    )
     return (estimate - reference).flatten(1).norm(dim=1) / norms
 
 
@@ -37,11 +34,7 @@ def rescale_to(estimate, reference) -> torch.Tensor:
         raise ValueError(
             f"estimate: expected the shape of reference {tuple(reference.shape)}, got {tuple(estimate.shape)}"
         )
-    norms = estimate.flatten(1).norm(dim=1)
-    if bool((norms == 0).any()):
-        raise ValueError(
-            f"estimate: samples {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero and cannot be rescaled"
-        )
+    check_nonzero(norms := estimate.flatten(1).norm(dim=1), "estimate", "samples", "they cannot be rescaled")
     scale = reference.flatten(1).norm(dim=1) / norms
     return estimate * scale.view((-1,) + (1,) * (estimate.dim() - 1))
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import as_tensor, check_int, real_tensor
+from ._checks import as_tensor, check_int, check_nonzero, real_tensor
 from .conv import ConvOperator
 from .sparsity import PoolingModel
 
@@ -110,11 +110,7 @@ def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
     z = as_tensor(z, "z")
     if z.dim() != len(W.out_shape) + 1:
         raise ValueError(f"z: expected a batch of codes (B, {', '.join(map(str, W.out_shape))}), got {tuple(z.shape)}")
-    norms = z.flatten(1).norm(dim=1)
-    if bool((norms == 0).any()):
-        raise ValueError(
-            f"z: codes {torch.nonzero(norms == 0).flatten().tolist()[:10]} are zero; the ratio is undefined"
-        )
+    check_nonzero(norms := z.flatten(1).norm(dim=1), "z", "codes", "the ratio is undefined")
     return x.flatten(1).norm(dim=1) / norms
 
 

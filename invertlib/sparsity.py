@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from ._checks import (
     as_tensor,
+    check_choice,
     check_finite,
     check_int,
     check_nonempty,
@@ -287,8 +288,7 @@ class PoolingModel:
         windows two chosen windows can pick the same position: the later copy gets value 0, so
         that the code has one value there. `sample` is this followed by a scatter into dense codes
         (same draws); `ConvOperator.sparse_sq_norms` and `sparse_adjoint` take it directly."""
-        if values not in VALUES:
-            raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
+        check_choice(values, "values", VALUES)
         support = self.sample_supports(k, n_samples, generator=generator, per_region=per_region)
         if values == "uniform":
             vals = torch.rand(support.shape, generator=generator, dtype=dtype, device=generator.device) * 2 - 1
@@ -343,8 +343,7 @@ class PoolingModel:
         shape (...), one k per code, so that codes of several sparsities are projected in one
         batch (a phase diagram's cells).
         """
-        if switches not in SWITCHES:
-            raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
+        check_choice(switches, "switches", SWITCHES)
         z = self._check_code(z)
         if isinstance(k, torch.Tensor):
             k = self._check_k_per_code(k, z)
@@ -401,8 +400,7 @@ class PoolingModel:
     def projector(self, k=None, switches: str = "known", nonnegative: bool = False):
         """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`); k as in
         `project` (a tensor: one k per code of the batches it will be given)."""
-        if switches not in SWITCHES:
-            raise ValueError(f"switches: expected one of {SWITCHES}, got {switches!r}")
+        check_choice(switches, "switches", SWITCHES)
         if isinstance(k, torch.Tensor):
             self._check_k_values(k)
         elif k is not None:

@@ -105,7 +105,7 @@ def test_coherence_brute_force():
     pairs = pairwise_coherence(w)
     assert math.isclose(coherence(w), brute, rel_tol=1e-12) and pairs.shape == (21,)
     assert float(pairs.max()) == coherence(w)
-    with pytest.raises(ValueError, match="all zero"):
+    with pytest.raises(ValueError, match="filters \\[0, 1, 2\\] are zero"):
         coherence(torch.zeros(3, 2, 2))
 
 

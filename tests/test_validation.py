@@ -154,7 +154,7 @@ def test_norms_survive_huge_and_tiny_filters():
         assert coherence(w * scale, shifts=True) == pytest.approx(coherence(w, shifts=True), rel=1e-12)
         torch.testing.assert_close(filter_norms(w * scale) / scale, filter_norms(w), rtol=1e-14, atol=0)
     assert torch.equal(filter_norms(w), w.flatten(1).norm(dim=1))  # ordinary filters: the plain norm, bit for bit
-    with pytest.raises(ValueError, match="w: filters \\[0\\] are all zero"):
+    with pytest.raises(ValueError, match="w: filters \\[0\\] are zero"):
         normalize_filters(torch.cat([torch.zeros_like(w[:1]), w]))
     with pytest.raises(ValueError, match="w: expected finite values"):
         coherence(w * float("inf"))

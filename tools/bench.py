@@ -45,13 +45,21 @@ from invertlib.sparsity import PoolingModel  # noqa: E402
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def timeit(fn, repeats: int) -> dict:
-    """Median and spread of `repeats` timed calls of fn after one warm-up call (seconds)."""
+def timeit(fn, repeats: int, device: str = "cpu") -> dict:
+    """Median and spread of `repeats` timed calls of fn after one warm-up call (seconds). On CUDA
+    each call is timed to the end of its kernels (they run asynchronously)."""
+
+    def sync():
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
+
     fn()
+    sync()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": repeats}
 
@@ -239,21 +247,23 @@ def bench_pylops(repeats: int, quick: bool) -> dict:
     return out
 
 
-def bench_decoders(repeats: int, quick: bool) -> dict:
+def bench_decoders(repeats: int, quick: bool, device: str = "cpu", batch: int = 8) -> dict:
+    """What-where decoder inference and training throughput (images/s) at 64 px, VGG16 forward
+    included, on `device` (tools/gpu_check.py compares CUDA with the CPU)."""
     import torch.nn.functional as F
 
     from invertlib.vision.decoders import WhatWhereDecoder
     from invertlib.vision.networks import VGG16
 
-    net = VGG16.pretrained()
+    net = VGG16.pretrained().to(device)
     g = il.torch_generator(0)
-    batch, size = 8, 64
+    size = 64
     images = torch.rand(batch, size, size, 3, generator=g)
-    x = net.preprocess(images)
-    out = {"setting": f"batch {batch} of {size} x {size} images, VGG16 forward included, CPU float32"}
+    x = net.preprocess(images.to(device))
+    out = {"setting": f"batch {batch} of {size} x {size} images, VGG16 forward included, {device} float32"}
     for i in (1, 2, 3, 4):
         layer = f"pool{i}"
-        dec = WhatWhereDecoder(layer).reset_parameters(il.torch_generator(i))
+        dec = WhatWhereDecoder(layer).reset_parameters(il.torch_generator(i)).to(device)
         opt = torch.optim.Adam(dec.parameters(), lr=1e-4)
 
         @torch.no_grad()
@@ -269,7 +279,7 @@ def bench_decoders(repeats: int, quick: bool) -> dict:
             loss.backward()
             opt.step()
 
-        t_inf, t_tr = timeit(infer, repeats), timeit(train, max(1, repeats // 2))
+        t_inf, t_tr = timeit(infer, repeats, device), timeit(train, max(1, repeats // 2), device)
         out[layer] = {
             "inference_images_per_s": batch / t_inf["median_s"],
             "training_images_per_s": batch / t_tr["median_s"],

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_choice
 from .paths import atomic_write, claims_dir
 
 INVARIANT_VERDICTS = ("holds", "fails")
@@ -171,8 +172,7 @@ class Claims:
 
     def paper(self, id: str, claim: str, *, paper, ours, verdict: str, note: str = "") -> Claim:
         """Record a comparison with a number the paper reports; never fails the run."""
-        if verdict not in PAPER_VERDICTS:
-            raise ValueError(f"verdict: expected one of {PAPER_VERDICTS}, got {verdict!r}")
+        check_choice(verdict, "verdict", PAPER_VERDICTS)
         if verdict != "matched" and not note:
             raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
         return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note), fmt(ours))

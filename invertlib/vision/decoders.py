@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._checks import as_tensor, check_finite, check_int
+from .._checks import as_tensor, check_choice, check_finite, check_int
 from ..rng import check_generator
 from .files import TRAINED_DIR, sha256
 from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
@@ -54,8 +54,7 @@ class WhatWhereDecoder(nn.Module):
 
     def __init__(self, layer: str = "pool4"):
         super().__init__()
-        if layer not in DECODER_LAYERS:
-            raise ValueError(f"layer: expected one of {DECODER_LAYERS}, got {layer!r}")
+        check_choice(layer, "layer", DECODER_LAYERS)
         specs = ARCHITECTURES["vgg16"]
         stop = [s.name for s in specs].index(layer)
         self.layer = layer
@@ -129,8 +128,7 @@ def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
     """The trained what-where decoder of `layer` ("pool1" ... "pool4"), float32, in eval mode,
     from the shipped weights (or `directory`), after checking the file's sha256 against the
     manifest."""
-    if layer not in DECODER_LAYERS:
-        raise ValueError(f"layer: expected one of {DECODER_LAYERS}, got {layer!r}")
+    check_choice(layer, "layer", DECODER_LAYERS)
     folder = Path(TRAINED_DIR if directory is None else directory)
     entry = decoder_manifest(folder)["layers"].get(layer)
     hint = "run `make decoders` to train the decoders (about 80 minutes on 2 CPU cores)"

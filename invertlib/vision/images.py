@@ -23,7 +23,7 @@ import skimage.data
 import skimage.io
 import skimage.transform
 
-from .._checks import check_int
+from .._checks import check_choice, check_int
 from .files import image_files, package_dir
 
 SKIMAGE_PHOTOS = (
@@ -101,8 +101,7 @@ def load_images(
     sorted order. max_images keeps the first ones.
     """
     size = check_int(size, "size", minimum=8)
-    if photos not in PHOTO_SETS:
-        raise ValueError(f"photos: expected one of {PHOTO_SETS}, got {photos!r}")
+    check_choice(photos, "photos", PHOTO_SETS)
     if image_dir is None and photos == "skimage":
         names = list(SKIMAGE_PHOTOS)
         loaders = [lambda n=n: getattr(skimage.data, n)() for n in names]

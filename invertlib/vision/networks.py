@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._checks import as_tensor, check_finite, check_int, real_tensor
+from .._checks import as_tensor, check_choice, check_finite, check_int, real_tensor
 from . import weights as _weights
 
 
@@ -211,8 +211,7 @@ class FeatureNet(nn.Module):
             keys = {c.name: f"features.{c.index}" for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
             w = _weights.load_weights_file(weights_file, keys, shapes)
             return cls(w, convention=IMAGENET, weights_note=f"user weights from {weights_file}")
-        if source not in SOURCES:
-            raise ValueError(f"source: expected one of {tuple(SOURCES)}, got {source!r}")
+        check_choice(source, "source", SOURCES)
         checkpoints, convention, note = SOURCES[source]
         if architecture not in checkpoints:
             raise ValueError(f"source: {source!r} weights exist for {tuple(checkpoints)} only, not {architecture!r}")
@@ -320,8 +319,7 @@ class AlexNet(FeatureNet):
 
 def conv_shapes(architecture: str) -> dict[str, tuple[int, int, int, int]]:
     """The conv weight shapes (out, in, l, l) of an architecture, by layer name, network order."""
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture: expected one of {tuple(ARCHITECTURES)}, got {architecture!r}")
+    check_choice(architecture, "architecture", ARCHITECTURES)
     return {c.name: c.shape for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
 
 

