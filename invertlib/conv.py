@@ -155,7 +155,7 @@ class ConvOperator:
     def atoms(self, index, *, name: str = "index") -> tuple[torch.Tensor, torch.Tensor]:
         """The atom W^T e_c of every flat code index c = i n^s + j (filter-major, s = ndim): its
         filter i (...,) and its shift j as s coordinates (..., s). index: integers in 0..Kn-1."""
-        index = self._check_index(index, name)
+        index = self.check_index(index, name)
         N = self.n**self.ndim
         if self.ndim == 1:
             return index // N, (index % N).unsqueeze(-1)
@@ -165,7 +165,9 @@ class ConvOperator:
             rest = rest // self.n
         return index // N, torch.stack(coords[::-1], dim=-1)
 
-    def _check_index(self, index, name: str) -> torch.Tensor:
+    def check_index(self, index, name: str = "index") -> torch.Tensor:
+        """index as int64 if it holds flat code indices of W's output (any shape, non-empty, in
+        0..Kn-1); otherwise an error naming `name`."""
         index = as_tensor(index, name)
         if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
             raise TypeError(f"{name}: expected integer flat code indices, got {index.dtype}")
@@ -283,7 +285,7 @@ class ConvOperator:
         """The Gram matrices Phi_S^T Phi_S of supports S (Phi = W^T): index (..., s) flat code
         indices -> (..., s, s), G[a, b] = <W^T e_(S_a), W^T e_(S_b)>. From the correlation table
         when p = 0 (s^2 look-ups), otherwise from the s atoms built by `sparse_adjoint`."""
-        index = self._check_index(index, name)
+        index = self.check_index(index, name)
         f, shift = self.atoms(index, name=name)
         if self.padding == 0:
             return self._pair_gram(f[..., :, None], shift[..., :, None, :], f[..., None, :], shift[..., None, :, :])
@@ -298,7 +300,7 @@ class ConvOperator:
         index c': (*index.shape, Kn). With p = 0 only the (2r + 1)^ndim shifts near c of each
         filter can be nonzero, filled in from the correlation table; otherwise W applied to the
         atom from `sparse_adjoint` (one convolution, no transposed one)."""
-        index = self._check_index(index, name)
+        index = self.check_index(index, name)
         flat = index.reshape(-1)
         if self.padding != 0:
             atoms = self.sparse_adjoint(flat[:, None], torch.ones(len(flat), 1, dtype=self.dtype, device=self.device))

@@ -215,17 +215,9 @@ def atom_gram_rows(W: ConvOperator, idx: torch.Tensor) -> torch.Tensor:
 
 def _check_supports(W: ConvOperator, supports, name: str) -> torch.Tensor:
     """A non-empty batch (B, s) of distinct flat code indices in 0..Kn-1, as int64."""
-    supports = as_tensor(supports, name)
-    if supports.is_floating_point() or supports.is_complex() or supports.dtype == torch.bool:
-        raise TypeError(f"{name}: expected integer code indices, got {supports.dtype}")
-    if supports.dim() != 2 or supports.numel() == 0:
+    supports = W.check_index(supports, name)
+    if supports.dim() != 2:
         raise ValueError(f"{name}: expected a non-empty batch (B, s) of flat code indices, got {tuple(supports.shape)}")
-    supports = supports.long()
-    if int(supports.min()) < 0 or int(supports.max()) >= W.shape[0]:
-        raise ValueError(
-            f"{name}: expected indices in 0..{W.shape[0] - 1} (the Kn entries of a code), "
-            f"got values in [{int(supports.min())}, {int(supports.max())}]"
-        )
     if bool((supports.sort(dim=1).values.diff(dim=1) == 0).any()):
         raise ValueError(f"{name}: an index appears twice in one support; a support is a set of distinct atoms")
     return supports
