@@ -1,4 +1,4 @@
-"""The claims cell, the README reproduction table, atomic figure saving, notebook cleaning."""
+"""The claims cell, the README summary and CLAIMS.md, atomic figure saving, notebook cleaning."""
 
 import importlib.util
 import json
@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from invertlib import Claims  # noqa: E402
 from invertlib.companion.claims import fmt  # noqa: E402
-from invertlib.companion.readme import README_END, README_START, update_readme  # noqa: E402
 from invertlib.companion.plotting import save_figure, save_table  # noqa: E402
+from invertlib.companion.readme import README_END, README_START, VERDICTS, update_readme  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,19 +76,71 @@ def test_fmt_rounds():
     assert fmt(True) == "yes"
 
 
-def test_readme_table_between_markers(out, tmp_path):
+def test_readme_summary_between_markers_and_claims_file(out, tmp_path):
     c = Claims("01_demo", seed=0)
     c.paper("x.y", "a | b", paper=0.5, ours=0.25, verdict="partly", note="n")
+    c.invariant("x.z", "exact", ours=0.0, holds=True, tol=1e-12)
+    c.finish()
+    c = Claims("02_other", seed=0)
+    c.finding("f.a", "measured", ours=1.5)
     c.finish()
     readme = tmp_path / "README.md"
-    readme.write_text(f"# T\n\nbefore\n{README_START}\nold\n{README_END}\nafter\n")
-    update_readme(readme, out / "claims")
+    readme.write_text(f"# T\n\nbefore\n{README_START}\nSTALE\n{README_END}\nafter\n")
+    assert update_readme(readme, out / "claims") == (readme, tmp_path / "CLAIMS.md")
     text = readme.read_text()
-    assert "old" not in text and text.startswith("# T\n\nbefore\n") and text.endswith("after\n")
-    assert "| 01 | `x.y` | a \\| b | 0.5 | 0.25 | **partly** |" in text
+    assert "STALE" not in text and text.startswith("# T\n\nbefore\n") and text.endswith("after\n")
+    block = text.split(README_START)[1].split(README_END)[0]
+    # one row per notebook (no notebook file here: the title comes from its name) and the totals
+    assert "| 01 | demo | 0 | 1 | 0 | 1 | 0 | 0 |" in block and "| 02 | other | 0 | 0 | 0 | 0 | 0 | 1 |" in block
+    assert "| **all** | 3 claims | 0 | 1 | 0 | 1 | 0 | 1 |" in block
+    assert "[CLAIMS.md](CLAIMS.md)" in block and "`x.y`" not in block  # claims only in the full table
+    full = (tmp_path / "CLAIMS.md").read_text()
+    assert full.startswith("# ") and "do not edit" in full.lower() and "make figures" in full
+    assert "| 01 | `x.y` | a \\| b | 0.5 | 0.25 | **partly** | n |" in full
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    before = readme.read_text()
     with pytest.raises(ValueError, match="markers"):
         (tmp_path / "bad.md").write_text("no markers")
-        update_readme(tmp_path / "bad.md", out / "claims")
+        update_readme(tmp_path / "bad.md", out / "claims", claims_file=tmp_path / "OTHER.md")
+    assert readme.read_text() == before and not (tmp_path / "OTHER.md").exists()
+
+
+def _committed_records():
+    return [json.loads(f.read_text()) for f in sorted((ROOT / "figures" / "claims").glob("*.json"))]
+
+
+def _rows(table: str) -> list[list[str]]:
+    """The body rows of a markdown table, split on unescaped |."""
+    import re
+
+    lines = [x for x in table.splitlines() if x.startswith("| ")][1:]
+    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", x)[1:-1]] for x in lines]
+
+
+def test_committed_readme_summary_counts_the_claims_files():
+    """The README's generated block agrees with figures/claims: one row per notebook whose
+    counts are its claims file's verdicts, then the totals (`make figures` rewrites it)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(README_START)[1].split(README_END)[0]
+    rows = _rows(block)
+    records = _committed_records()
+    assert len(rows) == len(records) + 1
+    for row, record in zip(rows, records, strict=False):
+        assert row[0].startswith(f"[{record['notebook'][:2]}](notebooks/{record['notebook']}.ipynb)")
+        assert [int(x) for x in row[2:-1]] == [sum(c["verdict"] == v for c in record["claims"]) for v in VERDICTS]
+        assert float(row[-1]) == pytest.approx(record["runtime_s"], abs=0.05)
+    total = [sum(c["verdict"] == v for r in records for c in r["claims"]) for v in VERDICTS]
+    assert [int(x) for x in rows[-1][2:-1]] == total
+
+
+def test_committed_claims_file_has_one_row_per_claim():
+    full = (ROOT / "CLAIMS.md").read_text(encoding="utf-8")
+    table = full.split("## Every claim", 1)[1]
+    rows = _rows(table)
+    claims = [(r["notebook"][:2], c) for r in _committed_records() for c in r["claims"]]
+    assert len(rows) == len(claims)
+    for row, (number, c) in zip(rows, claims, strict=True):
+        assert (row[0], row[1], row[5]) == (number, f"`{c['id']}`", f"**{c['verdict']}**")
 
 
 def test_save_figure_and_table_are_complete_and_named(out):

@@ -72,3 +72,54 @@ def test_makefile_installs_the_no_deps_packages_listed_in_environment_yml():
     plan = subprocess.run(["make", "-n", "-B", "env"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     line = next(x for x in plan.splitlines() if "--no-deps" in x and "pip install" in x)
     assert line.split("--no-deps")[1].split() == listed
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imported_modules() -> dict[str, str]:
+    """{top-level module: a file importing it} over invertlib/, tools/, tests/ and the notebooks' .py pairs."""
+    import ast
+
+    sources = [*(ROOT / "invertlib").rglob("*.py"), *(ROOT / "tools").glob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    sources += (ROOT / "notebooks").glob("[0-9][0-9]_*.py")
+    found = {}
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_imported_package_is_pinned_at_the_installed_version():
+    """A package the project imports but environment.yml does not pin would arrive only as some
+    other package's dependency, at whatever version that one allows."""
+    from importlib.metadata import packages_distributions, version
+
+    text = (ROOT / "environment.yml").read_text()
+    pins = dict(
+        (_canonical(name), pin)
+        for req in env_requirements.pip_requirements(text) + re.findall(r"^#\s+pip install --no-deps (\S+)", text, re.M)
+        if "==" in req
+        for name, pin in [req.split("==", 1)]
+    )
+    distributions = packages_distributions()
+    unpinned, drifted = {}, {}
+    for module, path in _imported_modules().items():
+        if module in sys.stdlib_module_names or module in ("__future__", "invertlib"):
+            continue
+        names = [_canonical(d) for d in distributions.get(module, [module])]
+        pinned = [n for n in names if n in pins]
+        if not pinned:
+            unpinned[module] = path
+        elif version(pinned[0]).split("+")[0] != pins[pinned[0]]:  # torch's local label: 2.13.0+cpu
+            drifted[pinned[0]] = (version(pinned[0]), pins[pinned[0]])
+    assert not unpinned, f"environment.yml: imported but not pinned (module: a file importing it): {unpinned}"
+    assert not drifted, f"environment.yml: installed version differs from the pin (installed, pinned): {drifted}"

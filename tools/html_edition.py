@@ -1,6 +1,6 @@
 """The HTML edition: every executed notebook rendered by nbconvert (figures embedded as data URIs)
 plus an index page with the paper's title, one line per notebook (what it reproduces and its
-count of verdicts) and the reproduction table of all claims.
+count of verdicts) and the full table of all claims (the one CLAIMS.md holds).
 
 Usage: .venv/bin/python tools/html_edition.py notebooks figures/claims build/html
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -20,6 +19,7 @@ from nbconvert import HTMLExporter
 
 from invertlib.companion.claims import fmt
 from invertlib.companion.paths import atomic_write
+from invertlib.companion.readme import VERDICTS, notebook_title, verdict_counts
 
 PAPER = (
     "Towards Understanding the Invertibility of Convolutional Neural Networks",
@@ -27,17 +27,6 @@ PAPER = (
 )
 # Debian's libjs-mathjax renders the equations offline; without it, nbconvert's CDN default.
 LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")
-VERDICTS = ("matched", "partly", "not matched", "holds", "fails", "recorded")
-
-
-def notebook_title(nb) -> str:
-    """The first markdown heading of a notebook (its artefact line), without the leading #."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return ""
 
 
 def render_notebook(path: Path, out: Path) -> Path:
@@ -75,7 +64,7 @@ def index_page(notebooks: list[Path], claims_dir: Path) -> str:
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         claims = _claims(claims_dir, path.stem)
-        counts = Counter(c["verdict"] for c in claims)
+        counts = verdict_counts(claims)
         summary = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "no claims file"
         rows.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(path.stem)}</a>: '
@@ -85,8 +74,9 @@ def index_page(notebooks: list[Path], claims_dir: Path) -> str:
             cells = [path.stem[:2], f"<code>{html.escape(c['id'])}</code>", html.escape(c["claim"])]
             cells += [html.escape(fmt(c["paper"])), html.escape(fmt(c["ours"]))]
             cells.append(f'<b class="v-{c["verdict"].replace(" ", "-")}">{html.escape(c["verdict"])}</b>')
+            cells.append(html.escape(c.get("note", "")))
             table.append("<tr>" + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("notebook", "artefact", "claim", "paper", "ours", "verdict"))
+    head = "".join(f"<th>{h}</th>" for h in ("notebook", "artefact", "claim", "paper", "ours", "verdict", "note"))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(PAPER[0])}: reproduction</title>
 <style>
@@ -103,7 +93,7 @@ table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px 
 <ol>
 {chr(10).join(rows)}
 </ol>
-<h2>Reproduction table</h2>
+<h2>Every claim</h2>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(table)}
 </tbody></table>

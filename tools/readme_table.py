@@ -1,6 +1,8 @@
-"""Rebuild README.md's "Reproduction status" table from figures/claims/*.json.
+"""Rebuild README.md's reproduction summary and CLAIMS.md (every claim) from figures/claims/*.json.
 
 Usage: .venv/bin/python tools/readme_table.py README.md figures/claims
+
+CLAIMS.md is written next to the README; notebook titles come from notebooks/ next to it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ def main(argv: list[str]) -> int:
         print("usage: readme_table.py README.md CLAIMS_DIR", file=sys.stderr)
         return 2
     readme, claims = Path(argv[0]), Path(argv[1])
-    update_readme(readme, claims)
-    print(f"{readme}: reproduction table rebuilt from {len(list(claims.glob('*.json')))} claims file(s)")
+    readme, claims_file = update_readme(readme, claims)
+    n = len(list(claims.glob("*.json")))
+    print(f"{readme}: reproduction summary and {claims_file}: every claim, rebuilt from {n} claims file(s)")
     return 0
 
 

@@ -4,7 +4,7 @@
 * ``paper``    the numbers the paper reports (Tables 1-4, Figure 3), kept apart from parameters
 * ``plotting`` the figure style and the one way figures and tables are saved
 * ``paths``    where results go (figures/, figures/claims/)
-* ``readme``   the README's generated blocks
+* ``readme``   the README's generated summary and CLAIMS.md
 
 It may import the maths (``invertlib``) and the networks-and-data layer (``invertlib.vision``);
 neither of them imports it.
