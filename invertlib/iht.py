@@ -24,7 +24,7 @@ from .metrics import relative_error
 from .sparsity import PoolingModel
 
 
-@dataclass
+@dataclass(frozen=True)
 class IHTResult:
     """z: final code (B..., K, n[, n]); x_hat = W^T z; residuals: (B..., iterations + 1) relative
     residuals ||x - W^T z_i|| / ||x|| starting at i = 0; snapshots: {iteration: z_i} for the

@@ -37,7 +37,7 @@ def spectral_norm_sq(W: ConvOperator, *, generator: torch.Generator, n_iter: int
     return lam
 
 
-@dataclass
+@dataclass(frozen=True)
 class LassoResult:
     """z: (B, K, n, n); objective: (B, iterations) 1/2||x - W^T z||^2 + lambda||z||_1 per
     iteration; residual: (B,) ||x - W^T z|| / ||x|| at the end."""
@@ -93,11 +93,45 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
     return LassoResult(z=z, objective=torch.stack(objective, dim=1), residual=residual)
 
 
-@dataclass
+def lasso_lambda(W: ConvOperator, x, *, fraction: float) -> torch.Tensor:
+    """The lasso weight used with Algorithm 2, one per image: lambda = fraction * ||W x||_inf.
+
+    ||W x||_inf is lambda_max, the smallest weight at which z = 0 solves
+    min_z 1/2 ||x - W^T z||^2 + lambda ||z||_1: the gradient of the quadratic term at z = 0 is
+    -W x, so 0 is optimal exactly when |(W x)_i| <= lambda for every entry. A fraction of it sets
+    the sparsity of the code on the scale of each image, whatever the image's contrast (the paper
+    does not give its lambda). fraction in (0, 1] (1 gives z = 0); x: (B, M, D[, D]); returns
+    (B,), of x's dtype and device.
+    """
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction <= 1:
+        raise ValueError(f"fraction: expected a number in (0, 1] (a fraction of ||W x||_inf), got {fraction!r}")
+    x = W.check_input(x, "x")
+    if x.dim() != len(W.in_shape) + 1:
+        raise ValueError(f"x: expected a batch (B, {', '.join(map(str, W.in_shape))}), got {tuple(x.shape)}")
+    return fraction * W.forward(x).flatten(1).abs().max(dim=1).values
+
+
+@dataclass(frozen=True)
 class Algorithm2Result:
+    """The three stages of Algorithm 2 for a batch of B images: z_init, the lasso (step 1);
+    z_model: (B, K, n, n) its known-switch projection onto M_k (step 2); z, the lasso restricted
+    to the support of z_model (step 3), whose code ``z.z`` is the result."""
+
     z_init: LassoResult
     z_model: torch.Tensor
     z: LassoResult
+
+    def summary(self, model: PoolingModel, k: int) -> dict[str, float | bool]:
+        """Batch means of the fit and sparsity of steps 1 and 3: residual_lasso and
+        residual_alg2 (||x - W^T z|| / ||x||), nonzero_lasso_pct and nonzero_alg2_pct (percent of
+        nonzero code entries); in_model: whether every final code lies in M_k of `model`."""
+        return dict(
+            residual_lasso=float(self.z_init.residual.mean()),
+            residual_alg2=float(self.z.residual.mean()),
+            nonzero_lasso_pct=100 * float((self.z_init.z != 0).float().mean()),
+            nonzero_alg2_pct=100 * float((self.z.z != 0).float().mean()),
+            in_model=bool(model.contains(self.z.z, k).all()),
+        )
 
 
 def algorithm2(

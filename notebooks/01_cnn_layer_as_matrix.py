@@ -47,8 +47,8 @@ import matplotlib.pyplot as plt
 import torch
 
 import invertlib as il
-from invertlib.conv import frame_summary, matrix_mismatch
 from invertlib.companion.plotting import draw_conv_matrix, save_figure, use_style
+from invertlib.conv import frame_summary, matrix_mismatch
 
 use_style()
 claims = il.Claims("01_cnn_layer_as_matrix", seed, device)
@@ -160,7 +160,7 @@ for name, f in frames.items():
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 for ax, (name, f) in zip(axes, frames.items(), strict=True):
-    ax.hist((f.svals ** 2).cpu().numpy(), bins=40, color="C0")
+    ax.hist((f.svals**2).cpu().numpy(), bins=40, color="C0")
     ax.axvline(f.Kn / f.MD, color="C3", ls="--", label=f"mean = Kn/MD = {f.Kn / f.MD:.3g}")
     ax.set_xlabel(r"eigenvalues of $W^T W$ ($\sigma_i^2$)")
     ax.set_ylabel("count")

@@ -51,9 +51,9 @@ import torch
 
 import invertlib as il
 from invertlib.cnn import cnn_layer, paired_operator
+from invertlib.companion.plotting import iht_first_step_figure, save_figure, use_style
 from invertlib.iht import model_iht, one_step_inverse
 from invertlib.metrics import relative_error
-from invertlib.companion.plotting import save_figure, use_style
 from invertlib.sparsity import PoolingModel
 
 use_style()
@@ -149,43 +149,9 @@ max_step_diff = max(max(r["code_diff"], r["recon_diff"]) for r in iht_rows)
 
 # %%
 r = iht_rows[1]  # 1-D, pool 4: small enough to see every region
-K = r["W"].K
-i = int(r["z_cnn"][0, :K].abs().flatten(1).sum(1).argmax())  # a busy filter
-b = paired_operator(r["W"]).forward(r["x"][:1])[0]
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.4), sharex=True)
-for ax, ch, label in ((axes[0], i, f"filter {i + 1}: w"), (axes[1], i + K, "its pair: -w")):
-    ax.plot(b[ch].cpu().numpy(), color="0.6", lw=1, label=r"$b = \Psi^T x$ (conv)")
-    on_cnn = torch.nonzero(r["z_cnn"][0, ch]).flatten().cpu().numpy()
-    on_iht = torch.nonzero(r["z_iht"][0, ch]).flatten().cpu().numpy()
-    ax.stem(
-        on_cnn,
-        r["z_cnn"][0, ch].cpu().numpy()[on_cnn],
-        linefmt="C0-",
-        markerfmt="C0o",
-        basefmt=" ",
-        label="CNN: ReLU, max-pool, unpool",
-    )
-    ax.plot(
-        on_iht,
-        r["z_iht"][0, ch].cpu().numpy()[on_iht],
-        "C1x",
-        ms=10,
-        mew=2,
-        ls="none",
-        label=r"IHT: $z_1 = \mathbb{M}_+(b)$",
-    )
-    for edge in range(0, r["W"].n + 1, r["pool"]):
-        ax.axvline(edge - 0.5, color="0.5", lw=0.8, ls=":", zorder=0)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.grid(False)
-    ax.set_title(label)
-    ax.set_xlabel("shift j")
-axes[0].legend(fontsize=8)
-axes[2].plot((r["z_iht"][0] - r["z_cnn"][0]).abs().max(0).values.cpu().numpy(), "k.")
-axes[2].set_title("max over channels |z_IHT - z_CNN|")
-axes[2].set_xlabel("shift j")
-axes[2].set_ylim(-1e-15, 1e-14)
-fig.suptitle(f"One CNN layer = the first model-IHT iterate ({r['name']}; pooling regions dotted)", y=1.03)
+b = paired_operator(r["W"]).forward(r["x"][:1])[0]  # b = Psi^T x of the first input
+title = f"One CNN layer = the first model-IHT iterate ({r['name']}; pooling regions dotted)"
+fig = iht_first_step_figure(b, r["z_cnn"][0], r["z_iht"][0], pool=r["pool"], title=title)
 save_figure(fig, "iht_first_step_equals_cnn")
 plt.show()
 

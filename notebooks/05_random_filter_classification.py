@@ -66,11 +66,11 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.vision.classify import accuracy, prepare, train_convnet
-from invertlib.vision.data import load_cifar10, load_fashion_mnist
 from invertlib.companion.paper import TABLE1
 from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
+from invertlib.vision.classify import accuracy, prepare, train_convnet
+from invertlib.vision.data import load_cifar10, load_fashion_mnist
 
 use_style()
 claims = il.Claims("05_random_filter_classification", seed, device)

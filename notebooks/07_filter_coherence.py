@@ -43,13 +43,12 @@ compare_hed = True  # extra column: VGG16 fine-tuned for edge detection
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 import invertlib as il
-from invertlib.vision.networks import VGG16
-from invertlib.companion.paper import TABLE4
-from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.coherence import coherence, coherence_table
+from invertlib.companion.paper import TABLE4
+from invertlib.companion.plotting import coherence_figure, save_figure, save_table, use_style
+from invertlib.vision.networks import VGG16
 
 use_style()
 claims = il.Claims("07_filter_coherence", seed, device)
@@ -107,48 +106,7 @@ print(
 )
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw=dict(width_ratios=[1.4, 1]))
-xs = np.arange(len(table4))
-ax = axes[0]
-ax.plot(xs, table4["paper_learned"], "s--", color="C3", alpha=0.6, label="learned, paper (Caffe VGG16)")
-ax.plot(xs, table4["learned"], "o-", color="C3", label="learned, ours (ImageNet VGG16, torchvision)")
-if compare_hed:
-    ax.plot(
-        xs, table4["hed_learned_extra"], "^:", color="C1", alpha=0.8, label="extra: VGG16 fine-tuned for edges (HED)"
-    )
-ax.plot(xs, table4["paper_random"], "s--", color="C0", alpha=0.6, label="random, paper")
-ax.errorbar(
-    xs,
-    table4["random_mean"],
-    yerr=table4["random_std"],
-    fmt="o-",
-    color="C0",
-    capsize=2,
-    label=f"random, ours (mean, std over {n_random_draws} draws)",
-)
-ax.set_xticks(xs, [n.replace("conv", "c") for n in table4["layer"]], rotation=45)
-ax.set_ylabel("coherence")
-ax.legend(fontsize=7)
-ax.set_title("Table 4")
-ax = axes[1]
-bins = np.linspace(0, 1, 101)
-for i, name in enumerate(shown_layers):
-    cos, rand_cos = pairwise[name]
-    ax.hist(cos.cpu().numpy(), bins=bins, density=True, histtype="step", lw=1.8, color=f"C{i}", label=f"{name} learned")
-    ax.hist(
-        rand_cos.cpu().numpy(),
-        bins=bins,
-        density=True,
-        histtype="stepfilled",
-        alpha=0.25,
-        color=f"C{i}",
-        label=f"{name} random",
-    )
-ax.set_yscale("log")
-ax.set_xlabel("|cos| between two distinct filters")
-ax.set_ylabel("density")
-ax.legend(fontsize=7)
-ax.set_title("the whole distribution, not only its maximum")
+fig = coherence_figure(table4, pairwise, layers=shown_layers, n_random_draws=n_random_draws)
 save_figure(fig, "table4_coherence")
 plt.show()
 

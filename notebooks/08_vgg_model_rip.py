@@ -57,39 +57,39 @@ paper_spread = 0.05  # "spread roughly below 0.05"
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.filters import normalize_filters
-from invertlib.vision.images import load_images
-from invertlib.vision.networks import VGG16, nonzero_percent
-from invertlib.companion.plotting import save_figure, save_table, use_style
+from invertlib.companion.plotting import (
+    algorithm2_convergence_figure,
+    model_rip_figure,
+    save_figure,
+    save_table,
+    use_style,
+)
 from invertlib.progress import progress
 from invertlib.rip import model_rip_ratios, rip_ratio
-from invertlib.sparse_coding import algorithm2, spectral_norm_sq
+from invertlib.sparse_coding import algorithm2, lasso_lambda, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
+from invertlib.vision.images import load_images
+from invertlib.vision.layerwise import measured_sparsity, operator_pair
+from invertlib.vision.networks import VGG16
 
 use_style()
 claims = il.Claims("08_vgg_model_rip", seed, device)
 gen = il.torch_generator(seed)
 torch.set_grad_enabled(False)
 
+# %%
 images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
 net = VGG16.pretrained(weights_file=weights_file).to(device)
 act = net(net.preprocess(torch.from_numpy(images).to(device)), upto="conv5_2")
 x_after, x_before = act.post["conv5_1"], act.pre["conv5_1"]  # (B, 512, D, D)
 D = x_after.shape[-1]
-sparsity = float(nonzero_percent(act)[sparsity_layer].mean()) / 100
-
-banks = {
-    "learned": normalize_filters(net.convs["conv5_2"].weight),
-    "gaussian": il.gaussian_filters(
-        512, 512, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device
-    ),
-}
-ops = {name: il.ConvOperator(w, D, padding=1) for name, w in banks.items()}
+sparsity = measured_sparsity(act, sparsity_layer)
+# the normalised conv(5,2) filters and Gaussian filters of their shape, every filter of unit norm
+ops = operator_pair(net, "conv5_2", D, generator=gen).as_dict(random_label="gaussian")
 model = PoolingModel(ops["learned"].out_shape, pool)
 k = model.k_for_sparsity(sparsity)
 L = {name: spectral_norm_sq(op, generator=gen) for name, op in ops.items()}
@@ -121,49 +121,30 @@ for name, r in synthetic.items():
 # ## Figure 3(b, c): codes recovered by Algorithm 2 from real conv(5,1) activations
 
 # %%
-runs = {}
 jobs = [(name, which, lam_rel) for which in ("before", "after") for name in ops] + [
     ("learned", "after", lr) for lr in lam_sweep
 ]
+activations = {"before": x_before, "after": x_after}
+runs = {}
 for name, which, lr in progress(jobs, "Algorithm 2"):
-    x = x_before if which == "before" else x_after
-    lam = lr * ops[name].forward(x).flatten(1).abs().max(dim=1).values
+    x = activations[which]
+    lam = lasso_lambda(ops[name], x, fraction=lr)  # lr * ||W x||_inf, per image
     res = algorithm2(ops[name], x, model, k, lam, L=L[name], n_iter=n_fista)
-    z = res.z.z
-    runs[(name, which, lr)] = dict(res=res, ratio=rip_ratio(ops[name], z))
-rows = []
-for (name, which, lr), r in runs.items():
-    res = r["res"]
-    rows.append(
+    runs[(name, which, lr)] = dict(res=res, ratio=rip_ratio(ops[name], res.z.z))
+alg2 = pd.DataFrame(
+    [
         dict(
             filters=name,
             activation=f"{which} ReLU",
             lam_rel=lr,
             ratio_mean=float(r["ratio"].mean()),
             ratio_std=float(r["ratio"].std()),
-            residual_lasso=float(res.z_init.residual.mean()),
-            residual_alg2=float(res.z.residual.mean()),
-            nonzero_lasso_pct=100 * float((res.z_init.z != 0).float().mean()),
-            nonzero_alg2_pct=100 * float((res.z.z != 0).float().mean()),
-            in_model=bool(model.contains(res.z.z, k).all()),
+            **r["res"].summary(model, k),
         )
-    )
-alg2 = pd.DataFrame(rows)
+        for (name, which, lr), r in runs.items()
+    ]
+)
 save_table(alg2, "fig3_algorithm2")
-fit = alg2.set_index(["filters", "activation", "lam_rel"])
-sweep_txt = ", ".join(f"{lr}: {fit.loc[('learned', 'after ReLU', lr), 'ratio_mean']:.2f}" for lr in lam_sweep)
-residual_txt = ", ".join(
-    f"{w} ReLU {fit.loc[('learned', f'{w} ReLU', lam_rel), 'residual_alg2']:.2f}" for w in ("before", "after")
-)
-# why real codes may miss the paper's centre, and why a match at one lambda is fragile
-real_note = (
-    f"the learned filters share a common component (||W||^2 = {L['learned']:.0f}) on which real codes, with "
-    f"correlated signs, load; Algorithm 2 residual {residual_txt}; lambda and solver not given by the paper; "
-    f"other lambdas (after ReLU): {sweep_txt}"
-)
-real_caveat = (
-    f"at lam_rel = {lam_rel}; the centre moves with lambda, which the paper does not give (after ReLU: {sweep_txt})"
-)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -171,57 +152,12 @@ print(f"Algorithm 2 on {len(names)} images ({n_fista} FISTA iterations per lasso
 print(alg2.drop(columns="in_model").round(3).to_string(index=False))
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-colors = {"learned": "C3", "gaussian": "C0"}
-for name, r in synthetic.items():
-    axes[0].hist(
-        r.cpu().numpy(),
-        bins=40,
-        alpha=0.6,
-        color=colors[name],
-        label=f"{name}: {float(r.mean()):.3f} +- {float(r.std()):.3f}",
-    )
-axes[0].set_title(f"(a) synthetic z in M_k ({n_synthetic} samples, k = {k})")
-for ax, which in ((axes[1], "before"), (axes[2], "after")):
-    for name in ops:
-        ratio = runs[(name, which, lam_rel)]["ratio"]
-        ax.hist(
-            ratio.cpu().numpy(),
-            bins=np.linspace(0.5, 2.0, 61),
-            alpha=0.6,
-            color=colors[name],
-            label=f"{name}: {float(ratio.mean()):.3f} +- {float(ratio.std()):.3f}",
-        )
-    ax.set_title(f"({'b' if which == 'before' else 'c'}) Algorithm 2 on conv(5,1) {which} ReLU ({len(names)} images)")
-for ax in axes:
-    ax.axvspan(1 - paper_center_tol, 1 + paper_center_tol, color="0.85", zorder=0)
-    ax.axvline(1, color="k", ls="--", lw=1)
-    ax.set_xlabel(r"$\|W^T z\|_2/\|z\|_2$")
-    ax.legend(fontsize=8)
-axes[0].set_ylabel("count")
-fig.suptitle("Figure 3: model-RIP ratio of normalised conv(5,2) filters (grey: the paper's centre 1 +- 0.05)", y=1.03)
+real = {which: {name: runs[(name, which, lam_rel)]["ratio"] for name in ops} for which in ("before", "after")}
+fig = model_rip_figure(synthetic, real, k=k, center_tol=paper_center_tol)
 save_figure(fig, "fig3_vgg_model_rip")
 plt.show()
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-for (name, which, lr), r in runs.items():
-    if lr != lam_rel:
-        continue
-    for ax, stage in ((axes[0], r["res"].z_init), (axes[1], r["res"].z)):
-        obj = stage.objective.mean(dim=0)
-        ax.semilogy(
-            ((obj - obj[-1]) / obj[-1]).clamp(min=1e-7).cpu().numpy(),
-            color=colors[name],
-            ls="-" if which == "after" else "--",
-            label=f"{name}, {which} ReLU",
-        )
-axes[0].set_title("step 1: lasso")
-axes[1].set_title("step 3: lasso on the model support")
-for ax in axes:
-    ax.set_xlabel("FISTA iteration")
-    ax.set_ylabel("(objective - final) / final")
-    ax.legend(fontsize=8)
-fig.suptitle("Algorithm 2: convergence (mean over images)", y=1.03)
+fig = algorithm2_convergence_figure({(name, w): r["res"] for (name, w, lr), r in runs.items() if lr == lam_rel})
 save_figure(fig, "fig3_algorithm2_convergence")
 plt.show()
 
@@ -245,6 +181,20 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
+fit = alg2.set_index(["filters", "activation", "lam_rel"])
+sweep_txt = ", ".join(f"{lr}: {fit.loc[('learned', 'after ReLU', lr), 'ratio_mean']:.2f}" for lr in lam_sweep)
+residual_txt = ", ".join(
+    f"{w} ReLU {fit.loc[('learned', f'{w} ReLU', lam_rel), 'residual_alg2']:.2f}" for w in ("before", "after")
+)
+# why real codes may miss the paper's centre, and why a match at one lambda is fragile
+real_note = (
+    f"the learned filters share a common component (||W||^2 = {L['learned']:.0f}) on which real codes, with "
+    f"correlated signs, load; Algorithm 2 residual {residual_txt}; lambda and solver not given by the paper; "
+    f"other lambdas (after ReLU): {sweep_txt}"
+)
+real_caveat = (
+    f"at lam_rel = {lam_rel}; the centre moves with lambda, which the paper does not give (after ReLU: {sweep_txt})"
+)
 within = f"centred within {paper_center_tol} of 1 (learned filters, mean)"
 spread = f"spread (std) of ||W^T z|| / ||z|| roughly below {paper_spread} (learned filters)"
 panels = {"fig3a": ("(a) synthetic z", synthetic["learned"])}

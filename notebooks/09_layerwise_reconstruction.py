@@ -67,17 +67,15 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.vision.corpus import evaluation_overlap
-from invertlib.vision.decoders import decoder_manifest, invert_by_optimization, load_decoder, vgg_deconvnet
-from invertlib.filters import normalize_filters
-from invertlib.iht import model_iht, one_step_inverse
-from invertlib.vision.images import load_images
-from invertlib.metrics import fitted_image_error, image_scores, relative_error, rescale_to
-from invertlib.vision.networks import VGG16, nonzero_percent
 from invertlib.companion.paper import TABLE3
 from invertlib.companion.plotting import image_grid, save_figure, save_table, use_style
+from invertlib.metrics import fitted_image_error
 from invertlib.progress import progress
-from invertlib.sparsity import PoolingModel
+from invertlib.vision.corpus import evaluation_overlap
+from invertlib.vision.decoders import decoder_manifest, invert_by_optimization, load_decoder, vgg_deconvnet
+from invertlib.vision.images import load_images
+from invertlib.vision.layerwise import KINDS, decode_codes, iteration_study, layerwise_one_step, with_nonnegative
+from invertlib.vision.networks import VGG16
 
 use_style()
 claims = il.Claims("09_layerwise_reconstruction", seed, device)
@@ -88,13 +86,17 @@ images, names = load_images(image_dir, size=input_size, max_images=max_images, p
 net = VGG16.pretrained(weights_file=weights_file).to(device)
 x_img = net.preprocess(torch.from_numpy(images).to(device))
 act = net(x_img, upto="conv5_1", keep_pre=False)  # conv5_1 sets k at pool(4); pre-ReLU maps unused (memory)
-sparsity = {n: float(v.mean()) / 100 for n, v in nonzero_percent(act).items()}
-KINDS = ["true", "learned", "random", "randact"]
+print(net.weights_note)
+print(f"{len(names)} images at {input_size} x {input_size}: {', '.join(names)}")
+
+# %% [markdown]
+# The trained what-where decoders, one per pool layer, and the check that no evaluated photograph was in their
+# training corpus:
+
+# %%
 decoders = {i: load_decoder(f"pool{i}", decoder_dir).to(device) for i in layers}
 trained = decoder_manifest(decoder_dir)["layers"]
 seen = evaluation_overlap(image_dir, photos, max_images)
-print(net.weights_note)
-print(f"{len(names)} images at {input_size} x {input_size}: {', '.join(names)}")
 for i in layers:
     e = trained[f"pool{i}"]
     print(
@@ -107,54 +109,14 @@ print(f"evaluation photos in the decoders' training corpus: {len(seen)}")
 # ## Activation space: one-step IHT with the filters of the layer above
 
 # %%
-recon, act_rows, iter_rows = {}, [], []
-for i in layers:
-    x = act.pool[f"pool{i}"]
-    h = x.shape[-1]
-    above = net.conv_after(f"pool{i}")  # conv(i+1, 1)
-    w_learned = normalize_filters(net.convs[above].weight)
-    K, C = w_learned.shape[:2]
-    ops = {
-        "learned": il.ConvOperator(w_learned, h, padding=1),
-        "random": il.ConvOperator(
-            il.gaussian_filters(K, C, 3, ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
-            h,
-            padding=1,
-        ),
-    }
-    model = PoolingModel(ops["learned"].out_shape, 2)
-    k = model.k_for_sparsity(sparsity[above])
-    r = {"true": x}
-    for name, W in ops.items():
-        r[name] = rescale_to(one_step_inverse(W, x, model.projector(k)), x)  # the paper's one step, rescaled to ||x||
-        xs = x[:iht_images]
-        res = model_iht(W, xs, model.projector(k), n_iter=max(iht_iters), step="normalized", keep=tuple(iht_iters))
-        for it in iht_iters:
-            iter_rows.append(
-                dict(
-                    layer=i,
-                    filters=name,
-                    iteration=it,
-                    error=float(relative_error(rescale_to(W.adjoint(res.snapshots[it]), xs), xs).mean()),
-                )
-            )
-    r["randact"] = rescale_to(torch.randn(x.shape, generator=gen).to(device), x)
-    recon[i] = r
-    for kind in KINDS[1:]:
-        e = relative_error(r[kind], x)
-        act_rows.append(
-            dict(
-                layer=i,
-                kind=kind,
-                k=k,
-                regions=model.n_regions,
-                paper=TABLE3["act"][kind][i],
-                ours=float(e.mean()),
-                ours_std=float(e.std()),
-            )
-        )
-act_table = pd.DataFrame(act_rows)
-iters = pd.DataFrame(iter_rows)
+# per pool(i): the learned and Gaussian operators of conv(i+1, 1), k from that conv's measured sparsity, the
+# one-step reconstruction W^T M(Wx, k) rescaled to ||x||, and a Gaussian random activation rescaled the same way
+WINDOWS = {"2x2/2": (2, 2)}  # VGG16's pooling regions: 2 x 2, stride 2
+one_step = layerwise_one_step(net, act, {i: f"pool{i}" for i in layers}, geometries=WINDOWS, generator=gen)
+act_table = one_step.table.rename(columns={"error": "ours", "error_std": "ours_std"})
+act_table["paper"] = [TABLE3["act"][r.kind][r.layer] for r in act_table.itertuples()]
+codes = one_step.codes("2x2/2")  # {(layer, kind): code} for the four kinds of Table 3
+iters = iteration_study(one_step, iht_iters, geometry="2x2/2", n_images=iht_images)  # beyond the paper
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -170,20 +132,10 @@ print(iters.pivot_table(index=["layer", "filters"], columns="iteration", values=
 # switches of the original image, as the paper does.
 
 # %%
-decoded, img_rows = {}, []
-originals = net.deprocess(x_img)
-for i in layers:
-    for kind in KINDS:
-        d = decoders[i](recon[i][kind], act)
-        decoded[(i, kind)] = d
-        scores = image_scores(d, x_img, net.deprocess(d), originals)
-        img_rows.append(pd.DataFrame(vars(scores)).assign(layer=i, kind=kind))
-    # beyond the paper: a pool activation is never negative, and the decoder only ever saw such codes
-    for kind in KINDS[1:]:
-        d = decoders[i](rescale_to(recon[i][kind].clamp_min(0), recon[i]["true"]), act)
-        scores = image_scores(d, x_img, net.deprocess(d), originals)
-        img_rows.append(pd.DataFrame(vars(scores)).assign(layer=i, kind=f"{kind}>=0"))
-img = pd.concat(img_rows).rename_axis("image").reset_index()
+# beyond the paper, each code also with its negative entries set to zero and rescaled to ||x||: a pool
+# activation is never negative, and the decoders only ever saw such codes
+decoded = decode_codes(net, decoders, with_nonnegative(codes), act, x_img)
+img = decoded.scores  # one row per (layer, kind, image)
 img_table = (
     img.groupby(["layer", "kind"], sort=False)
     .agg(error=("error", "mean"), error_std=("error", "std"), fitted=("fitted", "mean"), psnr=("psnr", "mean"))
@@ -219,6 +171,7 @@ print(
 )
 
 # %%
+originals = net.deprocess(x_img)
 cols = ["original", "decoded true activation", "IHT, learned filters", "IHT, random filters", "random activation"]
 err = img.set_index(["layer", "kind", "image"])["error"]
 for name, pairs, title in (
@@ -230,7 +183,7 @@ for name, pairs, title in (
     ),
 ):
     fig = image_grid(
-        [[originals[j]] + [net.deprocess(decoded[(i, k)][j : j + 1])[0] for k in KINDS] for i, j in pairs],
+        [[originals[j]] + [net.deprocess(decoded.images[(i, k)][j : j + 1])[0] for k in KINDS] for i, j in pairs],
         row_labels=[f"pool{i}, {names[j]}" for i, j in pairs],
         col_titles=cols,
         title=title,
@@ -252,13 +205,13 @@ base_rows, inversion_loss = [], {}
 for i in progress(layers, "baselines"):
     layer = f"pool{i}"
     for kind in KINDS:
-        d = vgg_deconvnet(net, act, recon[i][kind], layer)
+        d = vgg_deconvnet(net, act, codes[(i, kind)], layer)
         base_rows += [
             dict(decoder="tied deconvnet", layer=i, kind=kind, fitted=float(f)) for f in fitted_image_error(d, x_img)
         ]
     inv = invert_by_optimization(
         net,
-        recon[i]["true"][:baseline_images],
+        codes[(i, "true")][:baseline_images],
         layer,
         (input_size, input_size),
         generator=gen,
@@ -317,7 +270,9 @@ for r in act_table.itertuples():
         paper=r.paper,
         ours=r.ours,
         tol=tolerance,
-        note=f"torchvision's weights, not Caffe's; k = {r.k} of {r.regions} regions from our sparsity",
+        note=f"torchvision's weights, not Caffe's; k = {r.k} of {r.regions} regions from our sparsity"
+        if r.kind != "randact"
+        else "a Gaussian activation rescaled to ||x||",
     )
 for r in img_table[img_table["kind"].isin(KINDS[1:])].itertuples():
     claims.compare(

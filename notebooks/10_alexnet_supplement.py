@@ -67,16 +67,14 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.filters import normalize_filters
-from invertlib.iht import one_step_inverse
-from invertlib.vision.images import load_images
-from invertlib.metrics import relative_error, rescale_to
-from invertlib.vision.networks import AlexNet, nonzero_percent
-from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.coherence import coherence_table
+from invertlib.companion.plotting import save_figure, save_table, supplement_figure, use_style
 from invertlib.rip import model_rip_ratios, rip_ratio
-from invertlib.sparse_coding import algorithm2, spectral_norm_sq
+from invertlib.sparse_coding import algorithm2, lasso_lambda, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
+from invertlib.vision.images import load_images
+from invertlib.vision.layerwise import layerwise_one_step, operator_pair
+from invertlib.vision.networks import AlexNet, nonzero_percent
 
 use_style()
 claims = il.Claims("10_alexnet_supplement", seed, device)
@@ -193,21 +191,13 @@ print(
 GEOMETRIES = {"overlapping 3x3/2": (3, 2), "non-overlapping 2x2/2": (2, 2)}
 rip_rows, synthetic = [], {}
 for layer in rip_layers:
-    w = net.convs[layer].weight
     D = act.post[layer].shape[-1]
-    banks = {
-        "learned": normalize_filters(w),
-        "gaussian": il.gaussian_filters(
-            *w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device
-        ),
-    }
+    ops = operator_pair(net, layer, D, generator=gen).as_dict(random_label="gaussian")  # unit-norm filters
     for geometry, (p, s) in GEOMETRIES.items():
-        model = PoolingModel((w.shape[0], D, D), p, stride=s)
+        model = PoolingModel(ops["learned"].out_shape, p, stride=s)
         k = model.k_for_sparsity(float(sparsity[layer].mean()) / 100)
-        for name, bank in banks.items():
-            r = model_rip_ratios(
-                il.ConvOperator(bank, D, padding=1), model, k, n_synthetic, generator=gen, batch_size=250
-            )
+        for name, op in ops.items():
+            r = model_rip_ratios(op, model, k, n_synthetic, generator=gen, batch_size=250)
             synthetic[(layer, geometry, name)] = r
             rip_rows.append(
                 dict(
@@ -233,23 +223,15 @@ print(rip.round(3).to_string(index=False))
 # activations and conv(5,2) filters. $\lambda$ = `lam_rel` $\cdot \|Wx\|_\infty$ per image (the paper gives no $\lambda$).
 
 # %%
-w5 = net.convs["conv5"].weight
 D = act.post["conv4"].shape[-1]
-ops = {
-    "learned": il.ConvOperator(normalize_filters(w5), D, padding=1),
-    "gaussian": il.ConvOperator(
-        il.gaussian_filters(*w5.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
-        D,
-        padding=1,
-    ),
-}
+ops = operator_pair(net, "conv5", D, generator=gen).as_dict(random_label="gaussian")
 model5 = PoolingModel(ops["learned"].out_shape, 3, stride=2)
 k5 = model5.k_for_sparsity(float(sparsity["conv5"].mean()) / 100)
 alg2_rows, alg2_ratio = [], {}
 for which in ("before", "after"):
     x = (act.pre if which == "before" else act.post)["conv4"][:alg2_images]
     for name, op in ops.items():
-        lam = lam_rel * op.forward(x).flatten(1).abs().max(dim=1).values
+        lam = lasso_lambda(op, x, fraction=lam_rel)
         res = algorithm2(op, x, model5, k5, lam, L=spectral_norm_sq(op, generator=gen), n_iter=n_fista)
         z = res.z.z
         ratio = rip_ratio(op, z)
@@ -284,48 +266,10 @@ print(alg2.drop(columns="in_model").round(3).to_string(index=False))
 # overlap changes. pool(5) has no conv above it.
 
 # %%
-iht_rows = []
-for pool in iht_pools:
-    x, above = act.pool[pool], net.conv_after(pool)
-    spec, D = net.spec(above), x.shape[-1]
-    w = net.convs[above].weight
-    ops = {
-        "learned": il.ConvOperator(normalize_filters(w), D, padding=spec.padding),
-        "random": il.ConvOperator(
-            il.gaussian_filters(*w.shape[:3], ndim=2, generator=gen, scale="unit", dtype=torch.float32, device=device),
-            D,
-            padding=spec.padding,
-        ),
-    }
-    for geometry, (p, s) in GEOMETRIES.items():
-        model = PoolingModel(ops["learned"].out_shape, p, stride=s)
-        k = model.k_for_sparsity(float(sparsity[above].mean()) / 100)
-        for name, op in ops.items():
-            err = relative_error(rescale_to(one_step_inverse(op, x, model.projector(k)), x), x)
-            iht_rows.append(
-                dict(
-                    layer=pool,
-                    filters_of=above,
-                    geometry=geometry,
-                    kind=name,
-                    k=k,
-                    error=float(err.mean()),
-                    error_std=float(err.std()),
-                )
-            )
-    err = relative_error(rescale_to(torch.randn(x.shape, generator=gen).to(device), x), x)
-    iht_rows.append(
-        dict(
-            layer=pool,
-            filters_of=above,
-            geometry="-",
-            kind="randact",
-            k=0,
-            error=float(err.mean()),
-            error_std=float(err.std()),
-        )
-    )
-iht = pd.DataFrame(iht_rows)
+# per pool: the learned and Gaussian operators of the conv above, one-step IHT under both window geometries,
+# and a Gaussian random activation, all rescaled to ||x||
+one_step = layerwise_one_step(net, act, iht_pools, geometries=GEOMETRIES, generator=gen)
+iht = one_step.table.drop(columns="regions")
 save_table(iht, "alexnet_table3_activation_space")
 dev = float((iht[iht["kind"] == "randact"]["error"] - np.sqrt(2)).abs().max())  # distance from sqrt 2
 
@@ -338,47 +282,14 @@ print(iht.round(3).to_string(index=False))
 # ## The supplement's analyses in one figure
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
-ax = axes[0]
-xs = np.arange(len(table2))
-ax.bar(xs, table2["ours"], yerr=table2["std_over_images"], color="C0", capsize=2)
-ax.set_xticks(xs, table2["layer"], rotation=45)
-ax.set_ylabel("% nonzero units")
-ax.set_title("sparsity (Table 2 style)")
-ax = axes[1]
-xs = np.arange(len(table4))
-ax.plot(xs, table4["learned"], "o-", color="C3", label="learned")
-ax.plot(xs, table4["learned_with_shifts"], "^:", color="C3", alpha=0.6, label="learned, with shifts")
-ax.errorbar(xs, table4["random_mean"], yerr=table4["random_std"], fmt="o-", color="C0", capsize=2, label="Gaussian")
-ax.set_xticks(xs, table4["layer"])
-ax.set_ylabel("coherence")
-ax.legend(fontsize=7)
-ax.set_title("coherence (Table 4 style)")
-ax = axes[2]
-for (layer, geometry, name), r in synthetic.items():
-    if layer == rip_layers[0]:
-        ax.hist(
-            r.cpu().numpy(),
-            bins=40,
-            alpha=0.5,
-            histtype="stepfilled" if name == "learned" else "step",
-            lw=1.5,
-            label=f"{name}, {geometry}: {float(r.mean()):.3f} +- {float(r.std()):.3f}",
-        )
-ax.axvline(1, color="k", ls="--", lw=1)
-ax.set_xlabel(r"$\|W^T z\|/\|z\|$")
-ax.legend(fontsize=6)
-ax.set_title(f"model-RIP, synthetic z, {rip_layers[0]} filters")
-ax = axes[3]
-for (name, which), r in alg2_ratio.items():
-    ax.hist(
-        r.cpu().numpy(), bins=np.linspace(0.4, 2.0, 41), alpha=0.5, label=f"{name}, {which} ReLU: {float(r.mean()):.2f}"
-    )
-ax.axvline(1, color="k", ls="--", lw=1)
-ax.set_xlabel(r"$\|W^T z\|/\|z\|$")
-ax.legend(fontsize=6)
-ax.set_title("model-RIP, Algorithm 2 codes (conv5)")
-fig.suptitle("AlexNet (torchvision, ImageNet): the paper's analyses on its supplementary network", y=1.03)
+fig = supplement_figure(
+    table2,
+    table4,
+    synthetic,
+    alg2_ratio,
+    rip_layer=rip_layers[0],
+    title="AlexNet (torchvision, ImageNet): the paper's analyses on its supplementary network",
+)
 save_figure(fig, "alexnet_supplement")
 plt.show()
 

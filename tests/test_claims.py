@@ -279,3 +279,33 @@ def test_written_files_get_the_mode_of_a_plain_write(out):
     finally:
         os.umask(umask)
     assert (out / "claims" / "01_mode.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
+def test_figure_functions_of_notebooks_02_07_08_draw_their_panels():
+    import torch
+
+    from invertlib.companion import plotting
+    from invertlib.sparse_coding import Algorithm2Result, LassoResult
+
+    z = torch.zeros(4, 8)
+    z[1, 3], z[3, 5] = 2.0, 1.0  # filter 2 is the busiest; its pair is channel 4
+    fig = plotting.iht_first_step_figure(z, z, z, pool=4, title="t")
+    assert [ax.get_title() for ax in fig.axes][:2] == ["filter 2: w", "its pair: -w"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="b, z_cnn, z_iht: expected three"):
+        plotting.iht_first_step_figure(z, z[:3], z, pool=4, title="t")
+    table = pd.DataFrame(
+        dict(layer=["conv1_1", "conv1_2"], learned=[0.9, 0.8], paper_learned=[0.9, 0.7], random_mean=[0.6, 0.1])
+    ).assign(random_std=0.01, paper_random=0.5)
+    pairs = {"conv1_1": (torch.rand(50), torch.rand(50))}
+    fig = plotting.coherence_figure(table, pairs, layers=["conv1_1"], n_random_draws=3)
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_legend().get_texts()) == 4  # no HED column, no HED line
+    plt.close(fig)
+    ratios = {"learned": torch.rand(20) + 0.5, "gaussian": torch.rand(20) + 0.5}
+    fig = plotting.model_rip_figure(ratios, {"before": ratios, "after": ratios}, k=5, center_tol=0.05)
+    assert fig.axes[0].get_title() == "(a) synthetic z in M_k (20 samples, k = 5)"
+    plt.close(fig)
+    lasso = LassoResult(z=z, objective=torch.rand(3, 10) + 1, residual=torch.rand(3))
+    fig = plotting.algorithm2_convergence_figure({("learned", "after"): Algorithm2Result(lasso, z, lasso)})
+    assert [len(ax.get_lines()) for ax in fig.axes] == [1, 1]
+    plt.close(fig)

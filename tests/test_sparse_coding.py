@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from invertlib import ConvOperator, gaussian_filters, torch_generator
-from invertlib.sparse_coding import algorithm2, lasso_fista, spectral_norm_sq
+from invertlib.sparse_coding import algorithm2, lasso_fista, lasso_lambda, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
 
 
@@ -56,3 +56,37 @@ def test_support_restriction_and_algorithm2_model():
         lasso_fista(W, x, -1.0, L=L)
     with pytest.raises(ValueError, match="model: its code shape"):
         algorithm2(W, x, PoolingModel((6, 4, 4), 2), 3, 0.1, L=L)
+
+
+def test_lasso_lambda_is_a_fraction_of_lambda_max():
+    g, W = small(3)
+    x = torch.randn(3, *W.in_shape, generator=g, dtype=torch.float64)
+    x[1] *= 10  # the rule follows each image's scale
+    lam_max = lasso_lambda(W, x, fraction=1.0)
+    assert lam_max.shape == (3,)
+    torch.testing.assert_close(lam_max, W.forward(x).flatten(1).abs().max(dim=1).values, rtol=0, atol=0)
+    torch.testing.assert_close(lasso_lambda(W, x, fraction=0.25), 0.25 * lam_max, rtol=0, atol=0)
+    L = spectral_norm_sq(W, generator=g)
+    # lambda_max is the smallest weight with z = 0 as the lasso's solution: zero at it, not below it
+    assert bool((lasso_fista(W, x, lam_max, L=L, n_iter=50).z == 0).all())
+    below = lasso_fista(W, x, lasso_lambda(W, x, fraction=0.9), L=L, n_iter=50).z
+    assert bool((below.flatten(1) != 0).any(dim=1).all())
+    for bad in (0.0, 1.5, -0.1, True, "0.1"):
+        with pytest.raises(ValueError, match="fraction: expected a number in"):
+            lasso_lambda(W, x, fraction=bad)
+    with pytest.raises(ValueError, match="x: expected a batch"):
+        lasso_lambda(W, x[0], fraction=0.1)
+
+
+def test_algorithm2_summary_reports_both_lassos():
+    g, W = small(4)
+    x = torch.randn(2, *W.in_shape, generator=g, dtype=torch.float64)
+    model = PoolingModel(W.out_shape, 2)
+    out = algorithm2(W, x, model, 20, lasso_lambda(W, x, fraction=0.05), L=spectral_norm_sq(W, generator=g), n_iter=50)
+    s = out.summary(model, 20)
+    assert list(s) == ["residual_lasso", "residual_alg2", "nonzero_lasso_pct", "nonzero_alg2_pct", "in_model"]
+    assert s["residual_lasso"] == float(out.z_init.residual.mean())
+    assert 0 < s["residual_lasso"] < 1 and 0 < s["residual_alg2"] < 1
+    # step 3 lives on step 2's support, which is part of step 1's
+    assert 0 < s["nonzero_alg2_pct"] <= s["nonzero_lasso_pct"] <= 100
+    assert s["in_model"] is True

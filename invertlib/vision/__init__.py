@@ -14,4 +14,4 @@
 It imports the maths (``invertlib``), never the companion layer (``invertlib.companion``).
 """
 
-from . import classify, corpus, data, decoders, files, images, networks, weights  # noqa: E402,F401
+from . import classify, corpus, data, decoders, files, images, layerwise, networks, weights  # noqa: E402,F401

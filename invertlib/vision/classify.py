@@ -88,7 +88,7 @@ class ConvNet(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitResult:
     model: ConvNet
     losses: list

@@ -217,7 +217,7 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return dh + dw
 
 
-@dataclass
+@dataclass(frozen=True)
 class InversionResult:
     """image: (B, 3, H, W) images in the network's input space; loss: (iterations + 1,) total objective, from
     the start; match: (B,) final relative activation mismatch ||phi(x) - a|| / ||a||."""
