@@ -23,7 +23,9 @@ Theorem 3.3), is scored separately by ||x_hat - x|| / ||x|| <= one_step_tol (0.5
 `phase_cells` counts the successes of every cell; `phase_boundaries` fits the 50 % point in rho at
 every delta (`stats.logistic_boundary`, the random matrices as clusters) beside the l1 weak
 threshold rho_W(delta) of Donoho & Tanner for Gaussian matrices (`theory.dt_weak_threshold`), the
-usual reference curve.
+usual reference curve; `thm31_boundary` is Theorem 3.1's prediction of each boundary. Every table
+keeps the pooling model asked for in its pool column (<NA>: pool=None, one region per filter);
+`pool_rows` selects one model's rows.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_int, check_values
+from ._checks import check_choice, check_int, check_values
 from .conv import ConvOperator, dense_operator
 from .filters import gaussian_filters
 from .iht import model_iht, one_step_inverse
@@ -44,7 +46,7 @@ from .progress import progress
 from .rng import check_generator
 from .sparsity import VALUES, PoolingModel
 from .stats import logistic_boundary
-from .theory import dt_weak_threshold
+from .theory import dt_weak_threshold, thm31_max_k, thm33_delta_for
 
 METHODS = ("model-IHT", "IHT", "IHT (Gaussian)")
 CRITERIA = {"iht": "iht_success", "one_step": "one_step_success"}
@@ -116,14 +118,13 @@ def phase_boundaries(
     one_step_tol), with the random matrices (banks) as clusters; one row each with model, K, delta, cells
     (rho values tried), rho_top (the largest) and p_top (the success probability there), rho50, se
     (the larger of the Wald and the cluster-robust standard errors), se_wald, se_cluster,
-    bracketed, all_success, and the Donoho-Tanner rho_W(delta) (dt_rho).
+    bracketed, all_success, the Donoho-Tanner rho_W(delta) (dt_rho) and the criterion.
 
     rho50 and the standard errors are NaN unless the transition is bracketed: the fitted 50 % point
     lies inside the rho values tried and success falls with rho. all_success marks rows where every
     trial of every cell succeeded (the boundary lies above the largest rho tried, e.g. the model's
     limit)."""
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion: expected one of {tuple(CRITERIA)}, got {criterion!r}")
+    check_choice(criterion, "criterion", CRITERIA)
     col = CRITERIA[criterion]
     per_bank = phase_cells(trials, success_tol=success_tol, one_step_tol=one_step_tol, by_bank=True)
     rows = []
@@ -146,12 +147,16 @@ def phase_boundaries(
             continue
         groups = g["bank"] if g["bank"].nunique() > 1 else None
         fit = logistic_boundary(g["rho"], g[col], g["trials"], groups=groups)
-        if fit["inside"] and fit["decreasing"]:
-            rows.append(dict(row, bracketed=True, **{k: fit[k] for k in ("rho50", "se", "se_wald", "se_cluster")}))
+        if fit.inside and fit.decreasing:
+            rows.append(
+                dict(row, bracketed=True, **{k: getattr(fit, k) for k in ("rho50", "se", "se_wald", "se_cluster")})
+            )
         else:
             rows.append(dict(row, **nan))
     out = pd.DataFrame(rows)
     out["dt_rho"] = dt_weak_threshold(out["delta"].to_numpy())
+    out["pool"] = out["pool"].astype("Int64")  # the region side asked for, <NA>: one region per filter
+    out["criterion"] = criterion
     return out
 
 
@@ -217,7 +222,8 @@ def phase_trials(
     Every method sees the same codes, and the draws do not depend on `methods`.
 
     Each method runs `n_iter` iterations of IHT with the normalised step. Columns: pool (the
-    region side; n for one region per filter), model (its label, "2 shifts" or "one per filter"),
+    region side asked for; <NA> for pool=None, one region per filter; `pool_rows` selects either),
+    model (its label, "2 shifts" or "one per filter"),
     method, K, n, delta, k, rho, rho_max = R / (MD), bank, iht_error = ||z_hat - z|| / ||z|| after
     n_iter iterations, iht_error_half the same after n_iter // 2, one_step_error = ||x_hat - x|| /
     ||x|| for x_hat = Phi 𝕄(Phi^T x, k).
@@ -231,8 +237,7 @@ def phase_trials(
     n_iter = check_int(n_iter, "n_iter")
     if n_trials % n_banks:
         raise ValueError(f"n_trials: expected a multiple of n_banks = {n_banks} (trials per bank), got {n_trials}")
-    if values not in VALUES:
-        raise ValueError(f"values: expected one of {VALUES}, got {values!r}")
+    check_choice(values, "values", VALUES)
     if isinstance(methods, str) or not methods or any(m not in METHODS for m in methods):
         raise ValueError(f"methods: expected a non-empty tuple drawn from {METHODS}, got {methods!r}")
     if dtype not in (torch.float32, torch.float64):
@@ -267,7 +272,7 @@ def phase_trials(
                 frames.append(
                     pd.DataFrame(
                         dict(
-                            pool=model.pool,
+                            pool=pd.array([pool] * len(kvec), dtype="Int64"),
                             model="one per filter" if model.pool == model.n else f"{model.pool} shifts",
                             method=method,
                             K=K,
@@ -290,3 +295,68 @@ def phase_trials(
     method_order = out["method"].map({m: i for i, m in enumerate(methods)})
     order = np.lexsort((out["bank"], out["k"], method_order, -out["K"]))
     return out.iloc[order].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Selecting a pooling model, and Theorem 3.1's prediction of the boundaries
+
+
+def pool_rows(table: pd.DataFrame, pool: int | None) -> pd.DataFrame:
+    """The rows of a phase table (`phase_trials`, `phase_cells` or `phase_boundaries`) run with the
+    pooling model asked for as `pool`: a region side, or None for one region per filter (stored as
+    <NA> in the pool column)."""
+    if not isinstance(table, pd.DataFrame) or "pool" not in table.columns:
+        raise ValueError(f"table: expected a phase table with a pool column, got {type(table).__name__}")
+    if pool is None:
+        return table[table["pool"].isna().to_numpy(bool)]
+    pool = check_int(pool, "pool")
+    return table[table["pool"].eq(pool).fillna(False).to_numpy(bool)]
+
+
+def thm31_boundary(
+    bounds: pd.DataFrame,
+    *,
+    M: int,
+    D: int,
+    l: int,
+    C: float,
+    eps: float,
+    recovery_delta: float = 0.1,
+    one_step_tol: float = 0.5,
+) -> np.ndarray:
+    """Theorem 3.1's prediction of every boundary of a `phase_boundaries` table (its K and
+    criterion columns): the largest rho = k / (MD) at which the theorem, with constant C and
+    failure probability eps, guarantees the model-RIP its criterion asks for, for K filters of
+    M channels and length l on inputs of length D (n = D - l + 1 shifts). Per row:
+
+    * "iht": model-IHT recovers every z in M_k when W^T has M_k^3-RIP with constant at most
+      recovery_delta (Baraniuk et al. 2010); codes of M_k^3 have 3k nonzeros, so
+      k = thm31_max_k(delta=recovery_delta) / 3;
+    * "one_step": Theorem 3.3 bounds the one-step error by one_step_tol when delta_k <= delta_2k
+      <= delta* = thm33_delta_for(one_step_tol); codes of M_k^2 have 2k nonzeros, so
+      k = thm31_max_k(delta=delta*) / 2.
+
+    Returns rho (one per row), not rounded: below 1 / (MD) the theorem guarantees not even one
+    nonzero."""
+    if not isinstance(bounds, pd.DataFrame) or not {"K", "criterion"} <= set(bounds.columns):
+        raise ValueError(
+            f"bounds: expected a phase_boundaries table (columns K, criterion), got {type(bounds).__name__}"
+        )
+    unknown = set(bounds["criterion"]) - set(CRITERIA)
+    if unknown:
+        raise ValueError(f"bounds: expected criterion values in {tuple(CRITERIA)}, got {sorted(unknown)}")
+    M, D, l = check_int(M, "M"), check_int(D, "D"), check_int(l, "l")
+    if l > D:
+        raise ValueError(f"l: expected a filter length at most D = {D}, got {l}")
+    check_values(bounds["K"], "bounds['K']", low=1, integer=True)
+    recovery_delta = float(check_values(recovery_delta, "recovery_delta", low=0, high=1, low_open=True))
+    one_step_tol = _check_tol(one_step_tol, "one_step_tol")
+    # (model-RIP constant the criterion needs, nonzeros of its model per nonzero of z)
+    need = {"iht": (recovery_delta, 3), "one_step": (thm33_delta_for(one_step_tol), 2)}
+    rho = np.empty(len(bounds))
+    for criterion, (delta, per_k) in need.items():
+        rows = (bounds["criterion"] == criterion).to_numpy()
+        if rows.any():
+            K = bounds["K"].to_numpy()[rows]
+            rho[rows] = thm31_max_k(M=M, l=l, D=D, K=K, n=D - l + 1, delta=delta, eps=eps, C=C) / per_k / (M * D)
+    return rho

@@ -55,15 +55,13 @@ eps = 0.01  # failure probability in Theorem 3.1's log term
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import torch
 
 import invertlib as il
 from invertlib.companion.plotting import save_figure, save_table, use_style
-from invertlib.progress import progress
 from invertlib.rip import delta_from_ratios, lemma_b1_ratios, rip_estimates, support_delta
 from invertlib.sparsity import PoolingModel
-from invertlib.theory import thm31_delta
+from invertlib.theory import fit_thm31_constant, thm31_points, thm31_slopes, thm31_slopes_agree, thm31_sweep
 
 use_style()
 claims = il.Claims("03_model_rip_random_filters", seed, device)
@@ -134,11 +132,12 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 z_b = model.sample(k, n_samples, generator=gen, values=values)
 b1 = lemma_b1_ratios(W, model, z_b, k)
-off_support = torch.sqrt(b1.raw ** 2 - b1.support ** 2)
-for name, r in b1.items():
+b1_ratios = {"raw": b1.raw, "support": b1.support, "projected": b1.projected}
+off_support = torch.sqrt(b1.raw**2 - b1.support**2)
+for name, r in b1_ratios.items():
     print(f"{name:9s} mean {float(r.mean()):.3f}, std {float(r.std()):.3f}")
 print(f"off-support part ||(W W^T z)_(not S)|| / ||z||: mean {float(off_support.mean()):.3f}")
-mean_b1 = {name: float(getattr(b1, name).mean()) for name in ("raw", "support", "projected")}
+mean_b1 = {name: float(r.mean()) for name, r in b1_ratios.items()}
 readings = (
     f"taken literally the ratio centres at {mean_b1['raw']:.2f} (the Kn - k off-support atoms contribute "
     f"{float(off_support.mean()):.2f}); restricted to the support of z it centres at {mean_b1['support']:.2f} and "
@@ -153,7 +152,7 @@ labels = {
     "support": r"on the support $\|(WW^Tz)_S\|/\|z\|$",
     "projected": r"projected $\|\mathbb{M}(WW^Tz,k)\|/\|z\|$",
 }
-for i, (name, r) in enumerate(b1.items()):
+for i, (name, r) in enumerate(b1_ratios.items()):
     ax.hist(r.cpu().numpy(), bins=60, alpha=0.7, color=f"C{i}", label=f"{labels[name]}: mean {float(r.mean()):.2f}")
 ax.axvline(1, color="k", ls="--", lw=1)
 ax.set_xlabel("ratio")
@@ -166,74 +165,45 @@ plt.show()
 # %% [markdown]
 # ## Theorem 3.1's scaling: sweeps of the empirical $\delta_k$
 #
-# One parameter at a time around the Figure 2 setting, `n_draws` filter draws per point. For each point: the Monte-Carlo
-# lower bound, the worst-case search lower bound, and Theorem 3.1's predictor
+# One parameter at a time around the Figure 2 setting, `n_draws` filter draws per point (`thm31_sweep`). For each point:
+# the Monte-Carlo lower bound, the worst-case search lower bound, and Theorem 3.1's predictor
 # $x = k(\log K + \log n - \log\varepsilon)D/(M\ell^2)$, so that the theorem reads $\delta_k^2 = C\,x$ at equality.
 
 # %%
-points = [(p, v) for p, vs in sweeps.items() for v in vs]
-rows = []
-for p, v in progress(points, "sweep points"):
-    c = dict(M=M, l=l, K=K, k=k, D=D)
-    c[p] = v
-    for draw in range(n_draws):
-        Wp = il.ConvOperator(il.gaussian_filters(c["K"], c["M"], c["l"], generator=gen, device=device), c["D"], stride)
-        mp = PoolingModel(Wp.out_shape)
-        est = rip_estimates(
-            Wp,
-            mp,
-            c["k"],
-            n_samples_sweep,
-            generator=gen,
-            values=values,
-            n_starts=n_search_starts,
-            n_candidates=n_candidates,
-        )
-        rows.append(
-            dict(
-                sweep=p,
-                value=v,
-                draw=draw,
-                **c,
-                n=Wp.n,
-                std_ratio=float(est.ratios.std()),
-                delta_mc=delta_from_ratios(est.ratios),
-                delta_search=est.search.delta,
-                predictor=float(thm31_delta(M=c["M"], l=c["l"], D=c["D"], k=c["k"], K=c["K"], n=Wp.n, eps=eps) ** 2),
-            )
-        )
-sweep = pd.DataFrame(rows)
+sweep = thm31_sweep(
+    sweeps=sweeps,
+    M=M,
+    l=l,
+    K=K,
+    k=k,
+    D=D,
+    stride=stride,
+    n_draws=n_draws,
+    n_samples=n_samples_sweep,
+    eps=eps,
+    generator=gen,
+    values=values,
+    n_starts=n_search_starts,
+    n_candidates=n_candidates,
+    device=device,
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-# Fit C in delta^2 = C x (least squares in log space), and free exponents of delta^2 in each parameter.
-per_point = sweep.groupby(["sweep", "value"], sort=False).mean(numeric_only=True).reset_index()
-fits = {}
-for est in ("delta_search", "delta_mc"):
-    y = np.log(per_point[est] ** 2)
-    C_fit = float(np.exp(np.mean(y - np.log(per_point["predictor"]))))
-    resid = y - np.log(C_fit * per_point["predictor"])
-    fits[est] = dict(C=C_fit, rms_log=float(np.sqrt(np.mean(resid**2))))
-# theorem's exponent of delta^2 in each swept parameter (log K and log n enter through the log term)
-slopes = []
-for p, g in per_point.groupby("sweep", sort=False):
-    lx = np.log(g["value"].to_numpy(float))
-    row = dict(parameter=p, theorem=np.polyfit(lx, np.log(g["predictor"]), 1)[0])
-    for est in ("delta_search", "delta_mc"):
-        row[est] = np.polyfit(lx, np.log(g[est] ** 2), 1)[0]
-    slopes.append(row)
-slopes = pd.DataFrame(slopes)
+# Fit C in delta^2 = C x (least squares in log space, over the means of the draws at every point), and the
+# log-log slope of delta^2 in each parameter against the theorem's (log K and log n enter through the log term).
+per_point = thm31_points(sweep)
+fits = {est: fit_thm31_constant(per_point, estimate=est) for est in ("delta_search", "delta_mc")}
+slopes = thm31_slopes(per_point, estimates=("delta_search", "delta_mc"))
 # the theorem's slope is matched when ours is within half of it (at least 0.25 in absolute terms)
-scaling_ok = {
-    r.parameter: abs(r.delta_search - r.theorem) <= 0.5 * max(abs(r.theorem), 0.5) for r in slopes.itertuples()
-}
+scaling_ok = thm31_slopes_agree(slopes, estimate="delta_search", tolerance=0.5, floor=0.5)
 slopes_text = {
     c: " ".join(f"{r.parameter}:{getattr(r, c):+.2f}" for r in slopes.itertuples()) for c in ("theorem", "delta_search")
 }
 print("log-log slope of delta_k^2 against each parameter (theorem: the slope of its predictor x)")
 print(slopes.round(2).to_string(index=False))
 for est, f in fits.items():
-    print(f"{est:12s}: C = {f['C']:.3f}, rms log-residual {f['rms_log']:.2f}")
+    print(f"{est:12s}: C = {f.C:.3f}, rms log-residual {f.rms_log:.2f}")
 save_table(sweep, "thm31_sweeps")
 # %%
 fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.4), sharey=True)
@@ -241,7 +211,7 @@ for ax, (p, g) in zip(axes, per_point.groupby("sweep", sort=False), strict=True)
     xs = g["value"].to_numpy(float)
     ax.plot(xs, g["delta_search"], "o-", color="C3", label="worst-case search")
     ax.plot(xs, g["delta_mc"], "s-", color="C0", label="Monte Carlo")
-    ax.plot(xs, np.sqrt(fits["delta_search"]["C"] * g["predictor"]), "k--", label=r"Thm 3.1, $\sqrt{C x}$ (C fit)")
+    ax.plot(xs, np.sqrt(fits["delta_search"].C * g["predictor"]), "k--", label=r"Thm 3.1, $\sqrt{C x}$ (C fit)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(p)
@@ -257,7 +227,7 @@ fig, ax = plt.subplots(figsize=(5.5, 4.5))
 for i, (p, g) in enumerate(per_point.groupby("sweep", sort=False)):
     ax.loglog(g["predictor"], g["delta_search"] ** 2, "o", color=f"C{i}", label=f"vary {p}")
 xs = np.geomspace(per_point["predictor"].min(), per_point["predictor"].max(), 50)
-ax.loglog(xs, fits["delta_search"]["C"] * xs, "k--", label=f"C x, C = {fits['delta_search']['C']:.2f}")
+ax.loglog(xs, fits["delta_search"].C * xs, "k--", label=f"C x, C = {fits['delta_search'].C:.2f}")
 ax.set_xlabel(r"Theorem 3.1 predictor $x = k(\log K+\log n-\log\varepsilon)D/(M\ell^2)$")
 ax.set_ylabel(r"$\delta_k^2$ (worst-case search)")
 ax.legend(fontsize=8)
@@ -334,14 +304,14 @@ claims.judge(
     matched=all(scaling_ok.values()),
     partly=any(scaling_ok.values()),
     note=f"the slope agrees within half the theorem's for {[p for p, ok in scaling_ok.items() if ok]} and "
-    f"not for {[p for p, ok in scaling_ok.items() if not ok]}; fitted C = {fits['delta_search']['C']:.3f} "
-    f"(rms log-residual {fits['delta_search']['rms_log']:.2f}); the Monte-Carlo bound falls as k grows "
+    f"not for {[p for p, ok in scaling_ok.items() if not ok]}; fitted C = {fits['delta_search'].C:.3f} "
+    f"(rms log-residual {fits['delta_search'].rms_log:.2f}); the Monte-Carlo bound falls as k grows "
     "(averaging over more nonzeros), unlike the worst case",
 )
 claims.finding(
     "thm31.C",
     "Theorem 3.1's constant C fitted to the worst-case delta_k^2 = C k (log K + log n - log eps) D / (M l^2)",
-    ours=fits["delta_search"]["C"],
+    ours=fits["delta_search"].C,
     note=f"geometric-mean fit over the sweeps, eps = {eps}; notebook 11 draws Theorem 3.1's recovery boundary with it",
 )
 claims.finish()

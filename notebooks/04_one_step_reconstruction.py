@@ -53,23 +53,23 @@ n_iht_samples = 1000
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 import invertlib as il
+from invertlib.companion.plotting import fig2c_histogram, save_figure, save_table, use_style
 from invertlib.iht import model_iht, one_step_errors
 from invertlib.metrics import relative_error
-from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.progress import progress
 from invertlib.rip import delta_from_ratios, exact_delta, model_rip_ratios, worst_case_delta
 from invertlib.sparsity import PoolingModel
-from invertlib.theory import thm33_bound
+from invertlib.theory import fig2c_closest, fig2c_distance, thm33_bound
 
 use_style()
 claims = il.Claims("04_one_step_reconstruction", seed, device)
 gen = il.torch_generator(seed)
 
 W = il.ConvOperator(il.gaussian_filters(K, M, l, generator=gen, scale="paper", device=device), D, stride)
+model_block = PoolingModel(W.out_shape)  # the theory's model: one region of all n shifts per filter
 
 
 # %% [markdown]
@@ -115,9 +115,9 @@ for p, sw, kk, v in progress(grid, "Figure 2(c) sweep"):
         )
 fig2c_sweep = pd.DataFrame(rows)
 # distance to Figure 2(c): how far the median lies outside 0.1-0.2 plus how far the max exceeds 0.5 (0 = match)
-fig2c_sweep["distance"] = (fig2c_sweep["median"] - fig2c_sweep["median"].clip(*paper_median)).abs() + (
-    fig2c_sweep["max"] - paper_max
-).clip(lower=0)
+fig2c_sweep["distance"] = fig2c_distance(
+    fig2c_sweep["median"], fig2c_sweep["max"], median_range=paper_median, max_bound=paper_max
+)
 fig2c_sweep["matches_fig2c"] = fig2c_sweep["distance"] == 0
 save_table(fig2c_sweep, "fig2c_sweep")
 # %%
@@ -146,12 +146,7 @@ print(
 # %%
 # The closest setting (a match if its distance is 0); among equals, the one nearest the paper's text
 # (its k, U[-1, 1] values, pooling over all shifts).
-ranked = fig2c_sweep.assign(
-    _k=(fig2c_sweep["k"] - k).abs(),
-    _v=(fig2c_sweep["values"] != "uniform"),
-    _p=(fig2c_sweep["pool"] != max(sweep_pools)),
-)
-best = ranked.sort_values(["distance", "_k", "_v", "_p", "metric"], kind="stable").iloc[0]
+best = fig2c_closest(fig2c_sweep, k=k, values="uniform", pool=max(sweep_pools))
 e = one_step_errors(
     W,
     int(best["k"]),
@@ -166,30 +161,16 @@ print(
     f"closest setting: pool {best['pool']}, {best['switches']} switches, k = {best['k']}, {best['values']} values, "
     f"{best['metric']} error (distance {best['distance']:.3f})"
 )
-
-fig, ax = plt.subplots(figsize=(8, 4))
-bins = np.linspace(0, 2, 81)
-ax.hist(
-    literal["fixed"].cpu().numpy(),
-    bins=bins,
-    alpha=0.7,
-    color="C3",
-    label=r"paper's literal setting: $\mathbb{M}_{fixed}$, k=10",
+closest = f"closest setting: {best['switches']}, k={best['k']}, {best['values']}, {best['metric']} error"
+fig = fig2c_histogram(
+    {
+        r"paper's literal setting: $\mathbb{M}_{fixed}$, k=10": literal["fixed"],
+        r"$\mathbb{M}_{known}$, k=10": literal["known"],
+        closest: best_err,
+    },
+    paper_median=paper_median,
+    paper_max=paper_max,
 )
-ax.hist(literal["known"].cpu().numpy(), bins=bins, alpha=0.7, color="C0", label=r"$\mathbb{M}_{known}$, k=10")
-ax.hist(
-    best_err.cpu().numpy(),
-    bins=bins,
-    alpha=0.6,
-    color="C2",
-    label=f"closest setting: {best['switches']}, k={best['k']}, {best['values']}, {best['metric']} error",
-)
-ax.axvspan(*paper_median, color="0.85", zorder=0, label="paper: concentrated at 0.1-0.2")
-ax.axvline(paper_max, color="k", ls="--", lw=1, label="paper: always < 0.5")
-ax.set_xlabel(r"$\|\hat x - x\|_2 / \|x\|_2$")
-ax.set_ylabel("count")
-ax.legend(fontsize=7)
-ax.set_title("Figure 2(c): one-step reconstruction error")
 save_figure(fig, "fig2c_one_step_error")
 plt.show()
 
@@ -202,7 +183,6 @@ plt.show()
 
 # %%
 bound_rows = []
-model_block = PoolingModel(W.out_shape)
 for kk in progress(bound_k, "deltas"):
     d_k = worst_case_delta(W, model_block, kk, generator=gen, n_starts=n_search_starts).delta
     d_2k = worst_case_delta(W, model_block, kk, generator=gen, n_starts=n_search_starts, per_region=2).delta
@@ -264,11 +244,6 @@ for kk in tiny["k"]:
 tiny_df = pd.DataFrame(tiny_rows)
 print(W_tiny)
 print(tiny_df.round(3).to_string(index=False))
-# the theorem's hypothesis is delta_2k < 1; known switches must then stay below the bound, fixed ones are tested
-tiny_known = tiny_df[tiny_df["switches"] == "known"]
-known_ok = bool(((tiny_known["delta_2k"] >= 1) | (tiny_known["max_error"] <= tiny_known["bound"])).all())
-fixed_tiny = tiny_df[(tiny_df["switches"] == "fixed") & (tiny_df["delta_2k"] < 1)]
-fixed_ok = bool((fixed_tiny["max_error"] <= fixed_tiny["bound"]).all())
 
 # %% [markdown]
 # ## Beyond the paper: more iterations of model-IHT
@@ -277,7 +252,6 @@ fixed_ok = bool((fixed_tiny["max_error"] <= fixed_tiny["bound"]).all())
 # Blumensath & Davies 2010), in the Figure 2 setting with $k = 10$, $U[-1,1]$ values and pooling over all shifts.
 
 # %%
-model_block = PoolingModel(W.out_shape)
 z_true = model_block.sample(k, n_iht_samples, generator=gen)
 x_true = W.adjoint(z_true)
 iter_rows = []
@@ -327,6 +301,11 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 lit, known = literal["fixed"], literal["known"]
+# the theorem's hypothesis is delta_2k < 1; known switches must then stay below the bound, fixed ones are tested
+tiny_known = tiny_df[tiny_df["switches"] == "known"]
+known_ok = bool(((tiny_known["delta_2k"] >= 1) | (tiny_known["max_error"] <= tiny_known["bound"])).all())
+fixed_tiny = tiny_df[(tiny_df["switches"] == "fixed") & (tiny_df["delta_2k"] < 1)]
+fixed_ok = bool((fixed_tiny["max_error"] <= fixed_tiny["bound"]).all())
 claims.judge(
     "fig2c.median",
     "one-step error ||W^T M_fixed(Wx, k) - x|| / ||x|| concentrates at 0.1-0.2 (median; paper's literal setting)",

@@ -48,10 +48,10 @@ import pandas as pd
 import torch
 
 import invertlib as il
-from invertlib.vision.images import load_images
-from invertlib.vision.networks import VGG16, layer_sparsity
 from invertlib.companion.paper import TABLE2
 from invertlib.companion.plotting import save_figure, save_table, use_style
+from invertlib.vision.images import load_images
+from invertlib.vision.networks import VGG16, layer_sparsity
 
 use_style()
 claims = il.Claims("06_vgg_sparsity", seed, device)

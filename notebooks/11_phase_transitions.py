@@ -86,10 +86,9 @@ import torch
 
 import invertlib as il
 from invertlib.companion.claims import recorded
-from invertlib.phase import METHODS, phase_boundaries, phase_cells, phase_trials
-from invertlib.theory import dt_weak_threshold
-from invertlib.companion.plotting import save_figure, save_table, use_style
-from invertlib.theory import thm31_max_k, thm33_delta_for
+from invertlib.companion.plotting import phase_boundaries_figure, phase_diagrams, save_figure, save_table, use_style
+from invertlib.phase import METHODS, phase_boundaries, phase_cells, phase_trials, pool_rows, thm31_boundary
+from invertlib.theory import dt_weak_threshold, thm33_delta_for
 
 use_style()
 claims = il.Claims("11_phase_transitions", seed, device)
@@ -117,8 +116,11 @@ print("rho_W(delta): " + ", ".join(f"{d:g}: {dt_weak_threshold(d):.4f}" for d in
 # model's limit ($k$ larger than the number of pooling regions) are not run.
 
 # %%
-trials = pd.concat(
-    [
+runs = []
+for p in pools:
+    # the Gaussian baseline runs with the first pool only (see the parameters)
+    methods = METHODS if (p == pools[0] or not gaussian_once) else METHODS[:2]
+    runs.append(
         phase_trials(
             deltas,
             rhos,
@@ -132,12 +134,10 @@ trials = pd.concat(
             generator=gen,
             dtype=getattr(torch, dtype),
             device=device,
-            methods=METHODS if (p == pools[0] or not gaussian_once) else METHODS[:2],
+            methods=methods,
         )
-        for p in pools
-    ],
-    ignore_index=True,
-)
+    )
+trials = pd.concat(runs, ignore_index=True)  # pool: the region side asked for, <NA> for one region per filter
 cells = phase_cells(trials, success_tol=success_tol, one_step_tol=one_step_tol)
 save_table(cells, "phase_transition_cells")
 print(f"{len(cells)} cells, {int(cells['trials'].sum())} recoveries")
@@ -155,44 +155,28 @@ print(f"{len(cells)} cells, {int(cells['trials'].sum())} recoveries")
 # %%
 # NBVAL_CHECK_OUTPUT
 bounds = pd.concat(
-    [
-        phase_boundaries(trials, c, success_tol=success_tol, one_step_tol=one_step_tol).assign(criterion=c)
-        for c in ("iht", "one_step")
-    ],
+    [phase_boundaries(trials, c, success_tol=success_tol, one_step_tol=one_step_tol) for c in ("iht", "one_step")],
     ignore_index=True,
 )
-# Theorem 3.1 with notebook 03's C: the largest k whose model-RIP constant meets the recovery condition, per delta.
-# model-IHT needs M_k^3-RIP with delta <= 0.1 (3k nonzeros); the one-step bound 0.5 needs Theorem 3.3 with
-# delta_2k <= thm33_delta_for(0.5) (2k nonzeros).
-need = {"iht": (recovery_delta, 3), "one_step": (thm33_delta_for(one_step_tol), 2)}
-bounds["thm31_rho"] = [
-    thm31_max_k(M=M, l=l, D=D, K=r.K, n=n, delta=need[r.criterion][0], eps=eps, C=C) / need[r.criterion][1] / (M * D)
-    for r in bounds.itertuples()
-]
+# Theorem 3.1 with notebook 03's C: the largest rho whose model-RIP constant meets each criterion's recovery condition
+# (model-IHT: M_k^3-RIP with delta <= recovery_delta; one step: Theorem 3.3's delta_2k <= thm33_delta_for(0.5)).
+bounds["thm31_rho"] = thm31_boundary(
+    bounds, M=M, D=D, l=l, C=C, eps=eps, recovery_delta=recovery_delta, one_step_tol=one_step_tol
+)
 save_table(bounds, "phase_transition_boundaries")
 report = bounds[bounds["K"].isin([bounds.loc[(bounds["delta"] - d).abs().idxmin(), "K"] for d in report_deltas])]
 shown = report.set_index(["criterion", "model", "method", "delta"])["rho50"].unstack("delta")
+dt_at = report.groupby("delta")["dt_rho"].first()
+thm31_at = pool_rows(report[report["criterion"] == "iht"], None).groupby("delta")["thm31_rho"].first()
 print("rho_50 (NaN: not bracketed by the grid, see below)")
 print(shown.round(3).to_string())
 for r in report[~report["bracketed"]].itertuples():
     print(
         f"  not bracketed: {r.method}, {r.model}, {r.criterion} at delta {r.delta:.3f}: success {r.p_top:.2f} at the "
-        f"largest rho tried, {r.rho_top:.3f}" + (" (the last on the grid the model allows)" if r.pool == n else "")
+        f"largest rho tried, {r.rho_top:.3f}" + (" (the last on the grid the model allows)" if pd.isna(r.pool) else "")
     )
-print(
-    "\nDonoho-Tanner rho_W: "
-    + ", ".join(f"{d:.3f}: {r:.3f}" for d, r in report.groupby("delta")["dt_rho"].first().items())
-)
-print(
-    "Theorem 3.1 (C fit) boundary, one per filter: "
-    + ", ".join(
-        f"{d:.3f}: {r:.1e}"
-        for d, r in report[(report["criterion"] == "iht") & (report["pool"] == n)]
-        .groupby("delta")["thm31_rho"]
-        .first()
-        .items()
-    )
-)
+print("\nDonoho-Tanner rho_W: " + ", ".join(f"{d:.3f}: {r:.3f}" for d, r in dt_at.items()))
+print("Theorem 3.1 (C fit) boundary, one per filter: " + ", ".join(f"{d:.3f}: {r:.1e}" for d, r in thm31_at.items()))
 
 # %% [markdown]
 # ## Phase diagrams
@@ -202,34 +186,12 @@ print(
 
 # %%
 for pool in pools:
-    sub = cells[cells["pool"] == (n if pool is None else pool)]
-    present = [m for m in METHODS if m in set(sub["method"])]
-    fig, axes = plt.subplots(2, len(present), figsize=(4.2 * len(present), 7.6), sharex=True, sharey=True)
-    for row, (crit, col) in enumerate((("iht", "p_iht"), ("one_step", "p_one_step"))):
-        for ax, method in zip(axes[row], present, strict=True):
-            grid = sub[sub["method"] == method].pivot(index="rho", columns="delta", values=col)
-            im = ax.pcolormesh(
-                grid.columns, grid.index, grid.to_numpy(), vmin=0, vmax=1, cmap="viridis", shading="nearest"
-            )
-            b = bounds[
-                (bounds["criterion"] == crit) & (bounds["method"] == method) & (bounds["pool"] == sub["pool"].iloc[0])
-            ]
-            ax.errorbar(b["delta"], b["rho50"], yerr=2 * b["se"], fmt="o-", color="w", ms=3, lw=1.2, label="50 % fit")
-            dd = np.linspace(0.05, 1, 100)
-            ax.plot(dd, dt_weak_threshold(dd), "r--", lw=1.2, label=r"Donoho-Tanner $\rho_W$")
-            ax.grid(False)
-            ax.set_title(f"{method}: {'IHT error' if crit == 'iht' else 'one step'}", fontsize=9)
-            ax.set_ylim(0, max(rhos) * 1.02)
-            ax.set_xlim(0.05, max(sub["delta"]) + 0.05)
-    for ax in axes[-1]:
-        ax.set_xlabel(r"$\delta = MD/(Kn)$")
-    for ax in axes[:, 0]:
-        ax.set_ylabel(r"$\rho = k/(MD)$")
-    axes[0, 0].legend(loc="upper left", fontsize=7)
-    fig.colorbar(im, ax=axes, shrink=0.6, label="success probability")
-    fig.suptitle(
-        f"Phase diagrams, pooling model: {sub['model'].iloc[0]} (top: IHT error <= {success_tol:g}; "
-        f"bottom: one-step error <= {one_step_tol:g})"
+    fig = phase_diagrams(
+        pool_rows(cells, pool),
+        pool_rows(bounds, pool),
+        rho_max=max(rhos),
+        success_tol=success_tol,
+        one_step_tol=one_step_tol,
     )
     save_figure(fig, "phase_diagrams_" + ("block" if pool is None else f"pool{pool}"))
     plt.show()
@@ -241,41 +203,7 @@ for pool in pools:
 # are visible.
 
 # %%
-fig, ax = plt.subplots(figsize=(7.5, 5.2))
-styles = {"model-IHT": "o", "IHT": "s", "IHT (Gaussian)": "^"}
-colors = {"2 shifts": "C0", "one per filter": "C1"}
-for (crit, model, method), b in bounds.groupby(["criterion", "model", "method"], sort=False):
-    b = b[b["bracketed"]]
-    if len(b):
-        ax.errorbar(
-            b["delta"],
-            b["rho50"],
-            yerr=2 * b["se"],
-            marker=styles[method],
-            ms=4,
-            lw=1,
-            ls="-" if crit == "iht" else ":",
-            color=colors[model] if method != "IHT (Gaussian)" else "C2",
-            label=f"{method}{'' if method == 'IHT (Gaussian)' else ', ' + model}, "
-            + ("IHT" if crit == "iht" else "one step"),
-        )
-dd = np.linspace(0.05, 1, 100)
-ax.plot(dd, dt_weak_threshold(dd), "r--", lw=1.5, label=r"Donoho-Tanner $\rho_W$ ($\ell_1$, Gaussian)")
-for crit, ls in (("iht", "-"), ("one_step", ":")):
-    t = bounds[(bounds["criterion"] == crit) & (bounds["pool"] == n) & (bounds["method"] == "model-IHT")]
-    ax.plot(
-        t["delta"],
-        t["thm31_rho"],
-        "k",
-        ls=ls,
-        lw=1.5,
-        label=f"Theorem 3.1 (C = {C:.2f}), {'IHT' if crit == 'iht' else 'one step'}",
-    )
-ax.set_yscale("log")
-ax.set_xlabel(r"$\delta = MD/(Kn)$")
-ax.set_ylabel(r"$\rho_{50} = k/(MD)$")
-ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-ax.set_title("50 % success boundaries (error bars: 2 standard errors)")
+fig = phase_boundaries_figure(bounds, C=C)
 save_figure(fig, "phase_boundaries")
 plt.show()
 
@@ -353,9 +281,7 @@ claims.finding(
     note=f"of {int(cells['iht_success_half'].sum())} successes at {n_iter // 2} iterations; "
     f"{int(cells['iht_success'].sum() - cells['iht_success_half'].sum() + lost)} more trials succeed by {n_iter}",
 )
-iht2 = bounds[(bounds["criterion"] == "iht") & (bounds["pool"] == 2)].pivot(
-    index="delta", columns="method", values="rho50"
-)
+iht2 = pool_rows(bounds[bounds["criterion"] == "iht"], 2).pivot(index="delta", columns="method", values="rho50")
 rep = iht2.loc[[iht2.index[np.abs(iht2.index - d).argmin()] for d in report_deltas]]
 dt_rep = dt_weak_threshold(rep.index.to_numpy())
 claims.finding(
@@ -381,7 +307,7 @@ claims.finding(
     note=f"k = {float(onestep['rho50'].min()) * M * D:.1f}-{float(onestep['rho50'].max()) * M * D:.1f} nonzeros; "
     "far below the IHT boundaries: one step recovers only very sparse codes",
 )
-blk = bounds[(bounds["pool"] == n) & (bounds["method"] == "model-IHT")].set_index("criterion")
+blk = pool_rows(bounds[bounds["method"] == "model-IHT"], None).set_index("criterion")
 gap = {c: float(np.nanmedian(blk.loc[c, "rho50"] / blk.loc[c, "thm31_rho"])) for c in ("iht", "one_step")}
 claims.finding(
     "phase.thm31_gap",

@@ -12,7 +12,16 @@ from scipy.optimize import linprog, minimize
 import invertlib as il
 from invertlib.companion.claims import recorded
 from invertlib.conv import dense_operator
-from invertlib.phase import METHODS, filters_for_delta, gaussian_matrix, phase_boundaries, phase_cells, phase_trials
+from invertlib.phase import (
+    METHODS,
+    filters_for_delta,
+    gaussian_matrix,
+    phase_boundaries,
+    phase_cells,
+    phase_trials,
+    pool_rows,
+    thm31_boundary,
+)
 from invertlib.sparsity import PoolingModel
 from invertlib.stats import logistic_boundary
 from invertlib.theory import dt_weak_threshold, thm31_max_k, thm31_requirement, thm33_bound, thm33_delta_for
@@ -99,7 +108,7 @@ def test_logistic_boundary_stays_finite_under_separation():
     fit = logistic_boundary(rho, [10, 10, 0, 0], [10, 10, 10, 10])
     assert 0.2 < fit.rho50 < 0.3 and np.isfinite(fit.se) and fit.decreasing
     everywhere = logistic_boundary(rho, [10, 10, 10, 10], [10, 10, 10, 10])
-    assert not everywhere["inside"]
+    assert not everywhere.inside
 
 
 def test_cluster_robust_error_sees_matrix_to_matrix_variation():
@@ -198,6 +207,72 @@ def test_phase_boundaries():
         phase_boundaries(trials.drop(columns="bank"), "iht")
     with pytest.raises(ValueError, match="success_tol"):
         phase_cells(trials, success_tol=0)
+
+
+def test_the_pool_column_says_what_was_asked():
+    """pool holds the requested region side, <NA> for pool=None (one region per filter), through
+    trials, cells and boundaries; pool_rows selects either."""
+    trials = pd.concat([_small(n_iter=4), _small(pool=None, n_iter=4)], ignore_index=True)
+    assert trials["pool"].dtype == "Int64"
+    assert trials["pool"].isna().eq(trials["model"] == "one per filter").all()
+    assert (trials.loc[trials["model"] == "2 shifts", "pool"] == 2).all()
+    cells = phase_cells(trials)
+    bounds = phase_boundaries(trials, "one_step")
+    assert (bounds["criterion"] == "one_step").all()
+    for table in (trials, cells, bounds):
+        assert table["pool"].dtype == "Int64"
+        per_filter, two = pool_rows(table, None), pool_rows(table, 2)
+        assert set(per_filter["model"]) == {"one per filter"} and set(two["model"]) == {"2 shifts"}
+        assert len(per_filter) + len(two) == len(table)
+        assert pool_rows(table, 3).empty
+    # asking for the region side n itself is the same model, and the table says so as asked
+    n = 8 - 3 + 1
+    as_n = _small(pool=n, n_iter=4, methods=("model-IHT",))
+    assert set(as_n["pool"]) == {n} and set(as_n["model"]) == {"one per filter"}
+    with pytest.raises(ValueError, match="table: expected a phase table with a pool column"):
+        pool_rows(pd.DataFrame({"a": [1]}), 2)
+    with pytest.raises(TypeError, match="pool: expected an integer"):
+        pool_rows(trials, 2.5)
+
+
+def test_thm31_boundary_is_the_theorem_solved_for_rho():
+    """rho = k / (MD) with k the largest sparsity for which Theorem 3.1 guarantees the RIP constant
+    each criterion needs: M_k^3 (3k nonzeros) with delta <= 0.1 for model-IHT, M_k^2 (2k) with
+    Theorem 3.3's delta for the one-step bound."""
+    M, D, l, C, eps = 8, 16, 5, 0.317, 0.01
+    n = D - l + 1
+    bounds = pd.DataFrame(dict(K=[107, 13, 107, 13], criterion=["iht", "iht", "one_step", "one_step"]))
+    rho = thm31_boundary(bounds, M=M, D=D, l=l, C=C, eps=eps, recovery_delta=0.1, one_step_tol=0.5)
+    d1 = thm33_delta_for(0.5)
+    logs = np.log(bounds["K"].to_numpy()) + np.log(n) - np.log(eps)
+    k_max = np.array([0.1**2, 0.1**2, d1**2, d1**2]) * M * l**2 / (C * D * logs)  # the requirement solved for k
+    np.testing.assert_allclose(rho, k_max / np.array([3, 3, 2, 2]) / (M * D), rtol=1e-12)
+    assert rho[0] < rho[1] and rho[2] < rho[3]  # more filters (smaller delta): a larger log K, a lower boundary
+    # the boundary scales like 1 / C and like the square of the RIP constant asked for
+    half_c = thm31_boundary(bounds, M=M, D=D, l=l, C=C / 2, eps=eps)
+    np.testing.assert_allclose(half_c, 2 * rho, rtol=1e-12)
+    looser = thm31_boundary(bounds[:2], M=M, D=D, l=l, C=C, eps=eps, recovery_delta=0.2)
+    np.testing.assert_allclose(looser, 4 * rho[:2], rtol=1e-12)
+    assert thm31_boundary(bounds[:0], M=M, D=D, l=l, C=C, eps=eps).shape == (0,)
+
+
+def test_thm31_boundary_bad_input():
+    bounds = pd.DataFrame(dict(K=[10], criterion=["iht"]))
+    kw = dict(M=8, D=16, l=5, C=0.3, eps=0.01)
+    with pytest.raises(ValueError, match="bounds: expected a phase_boundaries table"):
+        thm31_boundary(bounds.drop(columns="criterion"), **kw)
+    with pytest.raises(ValueError, match="bounds: expected criterion values in"):
+        thm31_boundary(bounds.assign(criterion="l1"), **kw)
+    with pytest.raises(ValueError, match="l: expected a filter length at most D = 16"):
+        thm31_boundary(bounds, **dict(kw, l=17))
+    with pytest.raises(ValueError, match="C: expected"):
+        thm31_boundary(bounds, **dict(kw, C=0))
+    with pytest.raises(ValueError, match="eps"):
+        thm31_boundary(bounds, **dict(kw, eps=1.0))
+    with pytest.raises(ValueError, match="delta"):
+        thm31_boundary(bounds, **kw, recovery_delta=1.5)
+    with pytest.raises(ValueError, match="one_step_tol"):
+        thm31_boundary(bounds, **kw, one_step_tol=0)
 
 
 def test_phase_trials_bad_input():

@@ -153,7 +153,7 @@ case("worst_case_delta(starts wrong width)", rip.worst_case_delta, W1, M1, 2, st
 case("worst_case_delta(starts not in model)", rip.worst_case_delta, W1, M1, 2, starts=torch.tensor([[0, 1]]))
 case("worst_case_delta(n_candidates=0)", rip.worst_case_delta, W1, M1, 2, generator=g, n_candidates=0)
 case("exact_delta(k=0)", rip.exact_delta, W1, M1, 0)
-case("exact_delta(per_region=3)", rip.exact_delta, W1, M1, 1, 3)
+case("exact_delta(per_region=3)", rip.exact_delta, W1, M1, 1, per_region=3)
 case("exact_delta(model of another shape)", rip.exact_delta, W1, M2, 1)
 case("rip_estimates(n_starts=1)", rip.rip_estimates, W1, M1, 2, 5, generator=g, n_starts=1)
 for name, w in bad_tensors((4, 2, 3), sized=False).items():
@@ -175,6 +175,55 @@ for a in ((8, 5, 16, 10, 12, 1.5, 0.01), (8, 5, 16, 10, 12, 0.3, 0.0), (0, 5, 16
     case(f"thm31_max_k{a}", theory.thm31_max_k, **dict(zip(("M", "l", "D", "K", "n", "delta", "eps"), a, strict=True)))
 for v in (0, -1.0, nan, "0.5"):
     case(f"thm33_delta_for({v!r})", theory.thm33_delta_for, v)
+_sweep = dict(sweeps={"M": [2, 4]}, M=2, l=3, K=4, k=2, D=8, n_draws=1, n_samples=5, eps=0.01, generator=g, n_starts=2)
+for name, kw in {
+    "sweeps a list": dict(sweeps=[("M", [2])]),
+    "sweeps empty": dict(sweeps={}),
+    "sweeps unknown parameter": dict(sweeps={"N": [2]}),
+    "sweeps no values": dict(sweeps={"M": []}),
+    "sweeps value 0": dict(sweeps={"M": [0, 2]}),
+    "sweeps l > D": dict(sweeps={"l": [9]}),
+    "sweeps k > K": dict(sweeps={"k": [5]}),
+    "l > D": dict(l=9),
+    "k > K": dict(k=5),
+    "stride not dividing D - l": dict(stride=4),
+    "n_draws 0": dict(n_draws=0),
+    "eps 0": dict(eps=0.0),
+    "values unknown": dict(values="laplace"),
+    "generator None": dict(generator=None),
+}.items():
+    case(f"thm31_sweep({name})", theory.thm31_sweep, **{**_sweep, **kw})
+_points = pd.DataFrame(dict(sweep=["M", "M"], value=[2, 4], predictor=[1.0, 0.5], delta_search=[0.8, 0.6]))
+case("thm31_points(not a sweep table)", theory.thm31_points, pd.DataFrame({"a": [1]}))
+case("thm31_points(a dict)", theory.thm31_points, {"sweep": ["M"]})
+case("fit_thm31_constant(estimate missing)", theory.fit_thm31_constant, _points, estimate="delta_mc")
+case("fit_thm31_constant(zero delta)", theory.fit_thm31_constant, _points.assign(delta_search=0.0))
+case("fit_thm31_constant(NaN predictor)", theory.fit_thm31_constant, _points.assign(predictor=nan))
+case("fit_thm31_constant(empty)", theory.fit_thm31_constant, _points.iloc[:0])
+case("thm31_slopes(one value)", theory.thm31_slopes, _points.iloc[:1])
+case("thm31_slopes(estimates a string)", theory.thm31_slopes, _points, estimates="delta_search")
+case("thm31_slopes_agree(not a slopes table)", theory.thm31_slopes_agree, _points)
+_slopes = pd.DataFrame(dict(parameter=["M"], theorem=[-1.0], delta_search=[-1.2]))
+case("thm31_slopes_agree(estimate missing)", theory.thm31_slopes_agree, _slopes, estimate="delta_mc")
+case("thm31_slopes_agree(tolerance=0)", theory.thm31_slopes_agree, _slopes, tolerance=0)
+_report = dict(median_range=(0.1, 0.2), max_bound=0.5)
+case("fig2c_distance(median<0)", theory.fig2c_distance, -0.1, 0.4, **_report)
+case("fig2c_distance(maximum NaN)", theory.fig2c_distance, 0.1, nan, **_report)
+case("fig2c_distance(median_range reversed)", theory.fig2c_distance, 0.1, 0.4, median_range=(0.2, 0.1), max_bound=0.5)
+case("fig2c_distance(median_range one value)", theory.fig2c_distance, 0.1, 0.4, median_range=(0.2,), max_bound=0.5)
+case("fig2c_distance(max_bound inf)", theory.fig2c_distance, 0.1, 0.4, median_range=(0.1, 0.2), max_bound=inf)
+_settings = pd.DataFrame(dict(distance=[0.0], k=[2], values=["uniform"], pool=[28], metric=["relative"]))
+case(
+    "fig2c_closest(column missing)",
+    theory.fig2c_closest,
+    _settings.drop(columns="metric"),
+    k=10,
+    values="uniform",
+    pool=28,
+)
+case("fig2c_closest(empty)", theory.fig2c_closest, _settings.iloc[:0], k=10, values="uniform", pool=28)
+case("fig2c_closest(k=0)", theory.fig2c_closest, _settings, k=0, values="uniform", pool=28)
+case("fig2c_closest(pool=2.5)", theory.fig2c_closest, _settings, k=10, values="uniform", pool=2.5)
 
 # ---- phase transitions
 for v in (0.0, 1.5, nan, "0.5"):
@@ -200,6 +249,22 @@ case("phase_trials(rhos=[])", phase.phase_trials, [0.3], [], **_grid)
 case("phase_trials(no cell in the model)", phase.phase_trials, [0.3], [0.9], **{**_grid, "pool": None})
 case("phase_cells(not a trials table)", phase.phase_cells, pd.DataFrame({"a": [1]}))
 case("phase_boundaries(criterion)", phase.phase_boundaries, pd.DataFrame({"a": [1]}), "l1")
+case("pool_rows(no pool column)", phase.pool_rows, pd.DataFrame({"a": [1]}), 2)
+case("pool_rows(pool=2.5)", phase.pool_rows, pd.DataFrame({"pool": [2]}), 2.5)
+case("pool_rows(pool=0)", phase.pool_rows, pd.DataFrame({"pool": [2]}), 0)
+_bounds = pd.DataFrame(dict(K=[10], criterion=["iht"]))
+_thm = dict(M=8, D=16, l=5, C=0.3, eps=0.01)
+for name, (table, kw) in {
+    "no criterion column": (_bounds.drop(columns="criterion"), {}),
+    "unknown criterion": (_bounds.assign(criterion="l1"), {}),
+    "K=0": (_bounds.assign(K=0), {}),
+    "l > D": (_bounds, dict(l=17)),
+    "C=0": (_bounds, dict(C=0.0)),
+    "eps=1": (_bounds, dict(eps=1.0)),
+    "recovery_delta=1.5": (_bounds, dict(recovery_delta=1.5)),
+    "one_step_tol=0": (_bounds, dict(one_step_tol=0)),
+}.items():
+    case(f"thm31_boundary({name})", phase.thm31_boundary, table, **{**_thm, **kw})
 case("dense_operator(3-D)", conv.dense_operator, torch.zeros(2, 3, 4))
 case("dense_operator(complex)", conv.dense_operator, torch.zeros(2, 3, dtype=torch.complex64))
 case("project(k per code, wrong shape)", M1.project, z1, torch.tensor([1, 2, 3]))
