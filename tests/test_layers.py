@@ -59,6 +59,7 @@ def test_the_check_sees_relative_imports(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_importing_the_maths_loads_no_other_layer():
     modules = ", ".join(p.stem for p in MATHS)
     code = (
