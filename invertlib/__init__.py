@@ -41,13 +41,12 @@ from .filters import gaussian_filters, normalize_filters, orthonormal_filters
 from .rng import numpy_generator, torch_generator
 from .sparsity import PoolingModel
 
+# `from invertlib import *` gives the maths only; il.vision, il.companion and il.Claims load on use
 __all__ = [
-    "Claims",
     "ConvOperator",
     "PoolingModel",
     "cnn",
     "coherence",
-    "companion",
     "conv",
     "dot_test",
     "filters",
@@ -65,7 +64,6 @@ __all__ = [
     "stats",
     "theory",
     "torch_generator",
-    "vision",
 ]
 
 _LAZY = {"vision": "invertlib.vision", "companion": "invertlib.companion"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_int
+from .checks import check_int
 from .conv import ConvOperator
 
 _POOL = {1: F.max_pool1d, 2: F.max_pool2d}

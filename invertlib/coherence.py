@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ._checks import as_tensor, check_int, check_nonzero, real_tensor
+from .checks import as_tensor, check_int, check_nonzero, real_tensor
 from .filters import filter_norms, gaussian_filters
 from .rng import check_generator
 

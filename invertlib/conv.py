@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ._checks import (
+from .checks import (
     as_tensor,
     check_dtype,
     check_finite,

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from ._checks import as_tensor, check_choice, check_int, check_nonzero, real_tensor
+from .checks import as_tensor, check_choice, check_int, check_nonzero, real_tensor
 from .rng import check_generator
 
 SCALES = ("paper", "unit", "none")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._checks import as_tensor, check_int, check_nonzero
+from .checks import as_tensor, check_int, check_nonzero
 from .conv import ConvOperator
 from .metrics import relative_error
 from .sparsity import PoolingModel
@@ -53,7 +53,7 @@ def model_iht(
 ) -> IHTResult:
     """Algorithm 1 with Phi = W^T on a batch x: (..., M, D[, D]).
 
-    project: z -> 𝕄(z, k), e.g. ``PoolingModel.projector(k, switches)``.
+    project: z -> 𝕄(z, k), e.g. ``PoolingModel.projector(k, switches=...)``.
     step: 1.0 (the paper), another fixed mu > 0, or ``"normalized"``: the normalised IHT step of
         Blumensath & Davies (2010), mu = ||g_S||^2 / ||W^T g_S||^2 per sample, g = W d and S the
         support of z_{i-1} (of 𝕄(g) at the first iteration).
@@ -122,4 +122,4 @@ def one_step_errors(
     return the relative errors ||x_hat - x|| / ||x||, shape (n_samples,)."""
     model = PoolingModel(W.out_shape, pool)
     x = W.adjoint(model.sample(k, n_samples, generator=generator, values=values, dtype=W.dtype).to(W.device))
-    return relative_error(one_step_inverse(W, x, model.projector(k, switches)), x)
+    return relative_error(one_step_inverse(W, x, model.projector(k, switches=switches)), x)

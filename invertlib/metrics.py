@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from ._checks import as_tensor, check_nonzero, real_tensor, to_numpy
+from .checks import as_tensor, check_nonzero, real_tensor, to_numpy
 
 
 def relative_error(estimate, reference) -> torch.Tensor:

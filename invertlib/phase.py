@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_choice, check_int, check_values
+from .checks import check_choice, check_int, check_values
 from .conv import ConvOperator, dense_operator
 from .filters import gaussian_filters
 from .iht import model_iht, one_step_inverse
@@ -111,7 +111,7 @@ def phase_cells(
 
 
 def phase_boundaries(
-    trials: pd.DataFrame, criterion: str = "iht", *, success_tol: float = 1e-3, one_step_tol: float = 0.5
+    trials: pd.DataFrame, *, criterion: str = "iht", success_tol: float = 1e-3, one_step_tol: float = 0.5
 ) -> pd.DataFrame:
     """`logistic_boundary` of every (pool, method, delta) of a `phase_trials` table, for the success
     criterion "iht" (||z_hat - z|| / ||z|| <= success_tol) or "one_step" (||x_hat - x|| / ||x|| <=

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import as_tensor, check_int, check_nonzero, real_tensor
+from .checks import as_tensor, check_int, check_nonzero, real_tensor
 from .conv import ConvOperator
 from .sparsity import PoolingModel
 
@@ -193,9 +193,10 @@ def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> LemmaB1R
                      model-RIP corollary compares (W W^T z)_S with z_S);
     * ``projected``: ||𝕄(W W^T z, k)|| / ||z||, after the model projection (known switches).
     """
+    x = W.adjoint(z, name="z")  # checks z: a batch of codes of W's output shape, its dtype, finite
     z = as_tensor(z, "z")
-    h = W.forward(W.adjoint(z))
-    zn = z.flatten(1).norm(dim=1)
+    h = W.forward(x)
+    check_nonzero(zn := z.flatten(1).norm(dim=1), "z", "codes", "the ratios are undefined")
     return LemmaB1Ratios(
         raw=h.flatten(1).norm(dim=1) / zn,
         support=(h * (z != 0)).flatten(1).norm(dim=1) / zn,
@@ -370,7 +371,7 @@ def exact_delta(
 
     For tiny instances only (at most 10^6 candidate index sets). Supports smaller than
     per_region * k need no separate visit: by eigenvalue interlacing their delta_S is at most that
-    of any support containing them. Returns {"delta", "support", "n_supports"}.
+    of any support containing them. Returns an `ExactDelta`.
     """
     _check_pair(W, model, regions=True)
     k = model.check_k(k)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import as_tensor, check_int, check_trailing_shape
+from .checks import as_tensor, check_int, check_trailing_shape
 from .conv import ConvOperator
 from .rng import check_generator
 from .sparsity import PoolingModel

@@ -38,7 +38,7 @@ import scipy.sparse
 import torch
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from ._checks import (
+from .checks import (
     as_tensor,
     check_choice,
     check_finite,
@@ -55,7 +55,7 @@ _MAX_POOL = {1: torch.nn.functional.max_pool1d, 2: torch.nn.functional.max_pool2
 VALUES = ("uniform", "gaussian")
 
 
-def sample_subsets(n_samples: int, N: int, k: int, generator: torch.Generator) -> torch.Tensor:
+def sample_subsets(n_samples: int, N: int, k: int, *, generator: torch.Generator) -> torch.Tensor:
     """k distinct integers of 0..N-1 per row, every k-subset equally likely: (n_samples, k).
 
     Small k: Floyd's algorithm (Bentley & Floyd 1987, "A sample of brilliance"), k uniform draws
@@ -261,7 +261,7 @@ class PoolingModel:
         if per_region == 2 and self.region_size < 2:
             raise ValueError("per_region: 2 nonzeros per region need regions of at least 2 entries")
         R, P = self.n_regions, self.region_size
-        slots = sample_subsets(n_samples, R * per_region, per_region * k, generator)
+        slots = sample_subsets(n_samples, R * per_region, per_region * k, generator=generator)
         regions, copy = slots // per_region, slots % per_region
         dev = generator.device
         if per_region == 1:  # a uniform position in each chosen region
@@ -324,7 +324,7 @@ class PoolingModel:
         return z.scatter_add_(1, support, values.to(support.device)).reshape((-1,) + self.code_shape)
 
     # -- projections (Eqs. 2-3) ---------------------------------------------------------------
-    def project(self, z, k=None, switches: str = "known", nonnegative: bool = False) -> torch.Tensor:
+    def project(self, z, k=None, *, switches: str = "known", nonnegative: bool = False) -> torch.Tensor:
         """𝕄(z, k): max pooling, unpooling with switches, block-sparsification to k regions.
 
         1. In every region keep the entry of largest |z| (largest z if `nonnegative`: the ReLU +
@@ -397,7 +397,7 @@ class PoolingModel:
         out = torch.zeros_like(zb).flatten(2).scatter_(2, pos, value)
         return out.reshape(z.shape)
 
-    def projector(self, k=None, switches: str = "known", nonnegative: bool = False):
+    def projector(self, k=None, *, switches: str = "known", nonnegative: bool = False):
         """The projection z -> 𝕄(z, k) as a function of z alone (for `model_iht`); k as in
         `project` (a tensor: one k per code of the batches it will be given)."""
         check_choice(switches, "switches", SWITCHES)
@@ -428,7 +428,7 @@ class PoolingModel:
         shared = 1 - nonzeros / windows.clamp_min(1)
         return OverlapStatistics(windows=windows, nonzeros=nonzeros, shared=shared, crowded=crowded)
 
-    def contains(self, z, k: int, per_region: int = 1) -> torch.Tensor:
+    def contains(self, z, k: int, *, per_region: int = 1) -> torch.Tensor:
         """Whether each code is in M_k (per_region=1) or M_k^2 (per_region=2, at most 2k
         nonzeros): a bool tensor of the batch shape. Overlapping windows: at most k nonzeros, and
         the nonzeros can be matched to distinct windows containing them (maximum bipartite

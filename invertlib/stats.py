@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from ._checks import check_int, check_values, to_numpy
+from .checks import check_int, check_values, to_numpy
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import torch
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
-from ._checks import check_choice, check_int, check_values
+from .checks import check_choice, check_int, check_values
 from .conv import ConvOperator
 from .filters import gaussian_filters
 from .progress import progress

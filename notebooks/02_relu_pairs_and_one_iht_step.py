@@ -171,7 +171,7 @@ plt.show()
 r = iht_rows[0]
 W = r["W"]
 model = PoolingModel(W.out_shape, r["pool"])
-z = model.sample(10, n_inputs, generator=gen)
+z = model.sample(10, n_inputs, generator=gen).to(device)
 x_model = W.adjoint(z)
 z_pair = cnn_layer(W, x_model, r["pool"])
 x_pair = paired_operator(W).adjoint(z_pair)  # W^T (z_+ - z_-)

@@ -130,7 +130,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-z_b = model.sample(k, n_samples, generator=gen, values=values)
+z_b = model.sample(k, n_samples, generator=gen, values=values).to(device)
 b1 = lemma_b1_ratios(W, model, z_b, k)
 b1_ratios = {"raw": b1.raw, "support": b1.support, "projected": b1.projected}
 off_support = torch.sqrt(b1.raw**2 - b1.support**2)

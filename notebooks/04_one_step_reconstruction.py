@@ -252,13 +252,13 @@ print(tiny_df.round(3).to_string(index=False))
 # Blumensath & Davies 2010), in the Figure 2 setting with $k = 10$, $U[-1,1]$ values and pooling over all shifts.
 
 # %%
-z_true = model_block.sample(k, n_iht_samples, generator=gen)
+z_true = model_block.sample(k, n_iht_samples, generator=gen).to(device)
 x_true = W.adjoint(z_true)
 iter_rows = []
 for step in (1.0, "normalized"):
     for sw in sweep_switches:
         res = model_iht(
-            W, x_true, model_block.projector(k, sw), n_iter=max(iht_iters), step=step, keep=tuple(iht_iters)
+            W, x_true, model_block.projector(k, switches=sw), n_iter=max(iht_iters), step=step, keep=tuple(iht_iters)
         )
         for it in iht_iters:
             e = relative_error(W.adjoint(res.snapshots[it]), x_true)

@@ -61,13 +61,12 @@ n_seeds = 2
 from itertools import pairwise
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 
 import invertlib as il
 from invertlib.companion.paper import TABLE1
-from invertlib.companion.plotting import save_figure, save_table, use_style
+from invertlib.companion.plotting import save_figure, save_table, table1_figure, use_style
 from invertlib.progress import progress
 from invertlib.vision.classify import accuracy, prepare, train_convnet
 from invertlib.vision.data import load_cifar10, load_fashion_mnist
@@ -84,8 +83,8 @@ perm = torch.randperm(len(X), generator=gen).cpu().numpy()
 tr, va = perm[:n_train], perm[n_train : n_train + n_val]
 size = 32
 x_tr, mean, std = prepare(X[tr], size=size)
-x_va, _, _ = prepare(X[va], mean, std, size=size)
-x_te, _, _ = prepare(Xt if n_test is None else Xt[:n_test], mean, std, size=size)
+x_va, _, _ = prepare(X[va], mean=mean, std=std, size=size)
+x_te, _, _ = prepare(Xt if n_test is None else Xt[:n_test], mean=mean, std=std, size=size)
 y_tr, y_va = torch.from_numpy(Y[tr]), torch.from_numpy(Y[va])
 y_te = torch.from_numpy(Yt if n_test is None else Yt[:n_test])
 x_tr, x_va, x_te, y_tr, y_va, y_te = (t.to(device) for t in (x_tr, x_va, x_te, y_tr, y_va, y_te))
@@ -100,7 +99,7 @@ print(f"{dataset}: {len(x_tr)} train, {len(x_va)} validation, {len(x_te)} test i
 grid_rows = []
 configs = [(d, k, w, rnd) for d in depths for k in grid_ksize for w in grid_width for rnd in (True, False)]
 for d, k, w, rnd in progress(configs, "grid"):
-    net, _ = train_convnet(
+    net = train_convnet(
         x_tr,
         y_tr,
         depth=d,
@@ -110,7 +109,7 @@ for d, k, w, rnd in progress(configs, "grid"):
         generator=gen,
         epochs=epochs_random if rnd else epochs_grid_learned,
         **schedule,
-    )
+    ).net
     grid_rows.append(
         dict(depth=d, ksize=k, width=w, filters="random" if rnd else "learned", val_acc=accuracy(net, x_va, y_va))
     )
@@ -134,7 +133,7 @@ rows, frozen = [], True
 jobs = [(f, d, s) for f in ("random", "learned") for d in depths for s in range(n_seeds)]
 for f, d, s in progress(jobs, "final"):
     b = best.loc[(f, d)]
-    net, init = train_convnet(
+    trained = train_convnet(
         x_tr,
         y_tr,
         depth=d,
@@ -146,10 +145,9 @@ for f, d, s in progress(jobs, "final"):
         **schedule,
     )
     if f == "random":
-        frozen &= bool(torch.equal(net.features[0].weight, init))
-    rows.append(
-        dict(filters=f, depth=d, seed=s, ksize=int(b.ksize), width=int(b.width), test_acc=accuracy(net, x_te, y_te))
-    )
+        frozen &= bool(torch.equal(trained.net.features[0].weight, trained.initial_filters))
+    test_acc = accuracy(trained.net, x_te, y_te)
+    rows.append(dict(filters=f, depth=d, seed=s, ksize=int(b.ksize), width=int(b.width), test_acc=test_acc))
 final = pd.DataFrame(rows)
 table1 = (
     final.groupby(["filters", "depth"])
@@ -189,34 +187,7 @@ print(
 )
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
-xs = np.arange(len(depths))
-for ax, (title, get) in zip(
-    axes,
-    (
-        (f"ours ({dataset})", lambda f, d: (acc.loc[(f, d), "mean"], acc.loc[(f, d), "std"])),
-        ("paper (CIFAR-10)", lambda f, d: (TABLE1[f][d], 0.0)),
-    ),
-    strict=True,
-):
-    for j, (f, c) in enumerate((("random", "C0"), ("learned", "C3"))):
-        vals = [get(f, d) for d in depths]
-        ax.bar(
-            xs + (j - 0.5) * 0.38,
-            [v[0] for v in vals],
-            width=0.38,
-            yerr=[v[1] for v in vals],
-            color=c,
-            capsize=3,
-            label=f"{f} filters",
-        )
-    ax.set_xticks(xs, [f"{d} layer{'s' if d > 1 else ''}" for d in depths])
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    lo = min(min(get(f, d)[0] for f in ("random", "learned") for d in depths) - 10, 60)
-    ax.set_ylim(lo, 100)
-fig.suptitle("Table 1: random versus learned filters", y=1.02)
+fig = table1_figure(acc, TABLE1, depths=depths, dataset=dataset)
 save_figure(fig, "table1_random_vs_learned")
 plt.show()
 

@@ -60,7 +60,7 @@ net = VGG16.pretrained(weights_file=weights_file).to(device)
 print(f"{len(names)} images at {input_size} x {input_size}; {net.weights_note}")
 
 # %%
-sparsity = layer_sparsity(net, torch.from_numpy(images).to(device), batch_size)
+sparsity = layer_sparsity(net, torch.from_numpy(images).to(device), batch_size=batch_size)
 table = pd.DataFrame(
     {
         "layer": list(sparsity),
@@ -74,7 +74,8 @@ rho = float(np.corrcoef(table["paper"], table["ours"])[0, 1])
 # a pooling window is nonzero after max pooling whenever one of its ReLU units is: pool(i) is never sparser
 pool_ge = all(bool((sparsity[p] >= sparsity[net.conv_before(p)] - 1e-9).all()) for p in net.pool_layers)
 if compare_hed:
-    hed = layer_sparsity(VGG16.pretrained(source="hed").to(device), torch.from_numpy(images).to(device), batch_size)
+    hed_net = VGG16.pretrained(source="hed").to(device)
+    hed = layer_sparsity(hed_net, torch.from_numpy(images).to(device), batch_size=batch_size)
     table["hed_extra"] = [float(v.mean()) for v in hed.values()]
 save_table(table, "table2_sparsity")
 # %%

@@ -155,7 +155,10 @@ print(f"{len(cells)} cells, {int(cells['trials'].sum())} recoveries")
 # %%
 # NBVAL_CHECK_OUTPUT
 bounds = pd.concat(
-    [phase_boundaries(trials, c, success_tol=success_tol, one_step_tol=one_step_tol) for c in ("iht", "one_step")],
+    [
+        phase_boundaries(trials, criterion=c, success_tol=success_tol, one_step_tol=one_step_tol)
+        for c in ("iht", "one_step")
+    ],
     ignore_index=True,
 )
 # Theorem 3.1 with notebook 03's C: the largest rho whose model-RIP constant meets each criterion's recovery condition

@@ -126,9 +126,11 @@ def test_train_convnet_returns_the_initial_filters():
     x = torch.randn(32, 1, 8, 8, generator=torch_generator(0))
     y = torch.arange(32) % 2
     setting = dict(depth=1, ksize=3, width=4, batch_size=8, n_classes=2)
-    net, init = train_convnet(x, y, random_filters=True, generator=torch_generator(1), epochs=2, **setting)
+    res = train_convnet(x, y, random_filters=True, generator=torch_generator(1), epochs=2, **setting)
+    net, init = res.net, res.initial_filters
     assert torch.equal(net.features[0].weight, init) and init.shape == (4, 1, 3, 3)
+    assert res.fit.model is net and len(res.fit.losses) == 2
     ref = ConvNet(1, 4, 3, 1, 8, 2, generator=torch_generator(1), random_filters=True)
     assert torch.equal(ref.features[0].weight, init)  # built from the generator, first draw
-    net, init = train_convnet(x, y, random_filters=False, generator=torch_generator(1), epochs=1, **setting)
-    assert not torch.equal(net.features[0].weight, init)
+    res = train_convnet(x, y, random_filters=False, generator=torch_generator(1), epochs=1, **setting)
+    assert not torch.equal(res.net.features[0].weight, res.initial_filters)

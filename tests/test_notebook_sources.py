@@ -1,5 +1,6 @@
-"""Every notebook has its jupytext pair (notebooks/*.py, percent format) with the same cells, and
-`make smoke` has a parameters file for it that names only the notebook's own parameters."""
+"""Every notebook has its jupytext pair (notebooks/*.py, percent format) with the same cells,
+`make smoke` has a parameters file for it that names only the notebook's own parameters, and its
+code reads like the paper: no logic defined in it, one step per cell."""
 
 import ast
 from pathlib import Path
@@ -47,3 +48,36 @@ def test_smoke_parameters_are_the_notebooks_own(path):
         for target in getattr(node, "targets", []):
             names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
     assert set(params) <= names, f"{smoke.name} sets parameters the notebook does not have: {set(params) - names}"
+
+
+MAX_CELL_LINES = 30
+
+
+def _code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_define_no_logic(path):
+    """No function, class or lambda is defined in a notebook: a step that needs one calls invertlib."""
+    for i, cell in enumerate(_code_cells(path)):
+        tree = ast.parse(cell.source)
+        defined = [
+            type(n).__name__ for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))
+        ]
+        assert not defined, f"{path.name}, code cell {i}: defines {defined}; move it into invertlib"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_cells_are_one_step_each(path):
+    """A code cell is a step of the paper: at most MAX_CELL_LINES non-blank lines, except the
+    parameters cell and the claims cell (the last code cell)."""
+    cells = _code_cells(path)
+    long = [
+        (i, n)
+        for i, c in enumerate(cells[:-1])
+        if "parameters" not in c.metadata.get("tags", [])
+        and (n := sum(1 for line in c.source.splitlines() if line.strip())) > MAX_CELL_LINES
+    ]
+    assert not long, f"{path.name}: code cells (index, non-blank lines) over {MAX_CELL_LINES}: {long}"
+    assert "claims.finish()" in cells[-1].source, f"{path.name}: the last code cell is not the claims cell"

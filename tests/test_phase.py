@@ -196,15 +196,15 @@ def test_phase_trials_skips_cells_beyond_the_model():
 
 def test_phase_boundaries():
     trials = _small()
-    b = phase_boundaries(trials, "iht")
+    b = phase_boundaries(trials, criterion="iht")
     assert len(b) == 2 * len(METHODS)
     assert b.loc[~b["bracketed"], "rho50"].isna().all()
     assert np.allclose(b["dt_rho"], dt_weak_threshold(b["delta"].to_numpy()))
     assert (b.loc[b["bracketed"], "se"] >= b.loc[b["bracketed"], "se_wald"]).all()
     with pytest.raises(ValueError, match="criterion"):
-        phase_boundaries(trials, "l1")
+        phase_boundaries(trials, criterion="l1")
     with pytest.raises(ValueError, match="missing columns"):
-        phase_boundaries(trials.drop(columns="bank"), "iht")
+        phase_boundaries(trials.drop(columns="bank"), criterion="iht")
     with pytest.raises(ValueError, match="success_tol"):
         phase_cells(trials, success_tol=0)
 
@@ -217,7 +217,7 @@ def test_the_pool_column_says_what_was_asked():
     assert trials["pool"].isna().eq(trials["model"] == "one per filter").all()
     assert (trials.loc[trials["model"] == "2 shifts", "pool"] == 2).all()
     cells = phase_cells(trials)
-    bounds = phase_boundaries(trials, "one_step")
+    bounds = phase_boundaries(trials, criterion="one_step")
     assert (bounds["criterion"] == "one_step").all()
     for table in (trials, cells, bounds):
         assert table["pool"].dtype == "Int64"

@@ -74,14 +74,14 @@ def test_both_routes_of_the_monte_carlo_estimator_agree():
     assert torch.allclose(sparse, rip_ratio(W, z), rtol=1e-12, atol=0)
 
 
-def testsample_subsets_draws_uniform_subsets():
+def test_sample_subsets_draws_uniform_subsets():
     g = torch.Generator().manual_seed(1)
     for k, N in ((3, 6), (40, 50)):  # Floyd's algorithm and the topk route
-        c = sample_subsets(60000, N, k, g).sort(dim=1).values
+        c = sample_subsets(60000, N, k, generator=g).sort(dim=1).values
         assert bool((c.diff(dim=1) > 0).all()) and int(c.min()) >= 0 and int(c.max()) < N
         freq = torch.bincount(c.flatten(), minlength=N) / (60000 * k / N)
         assert float((freq - 1).abs().max()) < 0.03
-    c = sample_subsets(60000, 6, 3, g).sort(dim=1).values
+    c = sample_subsets(60000, 6, 3, generator=g).sort(dim=1).values
     counts = torch.unique(c[:, 0] * 36 + c[:, 1] * 6 + c[:, 2], return_counts=True)[1].double()
     assert len(counts) == math.comb(6, 3)
     expected = 60000 / math.comb(6, 3)

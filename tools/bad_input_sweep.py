@@ -111,9 +111,9 @@ for name, z in bad_tensors((2,) + M1.code_shape).items():
     case(f"model.project(z={name})", M1.project, z, 2)
 for k in (0, 13, 2.5):
     case(f"model.project(k={k!r})", M1.project, z1, k)
-case("model.project(switches='random')", M1.project, z1, 2, "random")
+case("model.project(switches='random')", M1.project, z1, 2, switches="random")
 case("model.contains(k=0)", M1.contains, z1, 0)
-case("model.contains(per_region=3)", M1.contains, z1, 2, 3)
+case("model.contains(per_region=3)", M1.contains, z1, 2, per_region=3)
 for f in (-0.1, 1.5, 12.0, nan, "0.1"):
     case(f"k_for_sparsity({f!r})", M1.k_for_sparsity, f)
 case("n_supports(k=0)", M1.n_supports, 0)
@@ -248,7 +248,7 @@ case("phase_trials(deltas=[0])", phase.phase_trials, [0.0], [0.1], **_grid)
 case("phase_trials(rhos=[])", phase.phase_trials, [0.3], [], **_grid)
 case("phase_trials(no cell in the model)", phase.phase_trials, [0.3], [0.9], **{**_grid, "pool": None})
 case("phase_cells(not a trials table)", phase.phase_cells, pd.DataFrame({"a": [1]}))
-case("phase_boundaries(criterion)", phase.phase_boundaries, pd.DataFrame({"a": [1]}), "l1")
+case("phase_boundaries(criterion)", phase.phase_boundaries, pd.DataFrame({"a": [1]}), criterion="l1")
 case("pool_rows(no pool column)", phase.pool_rows, pd.DataFrame({"a": [1]}), 2)
 case("pool_rows(pool=2.5)", phase.pool_rows, pd.DataFrame({"pool": [2]}), 2.5)
 case("pool_rows(pool=0)", phase.pool_rows, pd.DataFrame({"pool": [2]}), 0)
@@ -313,7 +313,7 @@ for name in ("conv9_9", "", 3, None):
     case(f"net.conv_after({name!r})", vgg.conv_after, name)
 case("net.conv_after('conv5_3')", vgg.conv_after, "conv5_3")
 for u in ("conv9_9", 3):
-    case(f"net(x, upto={u!r})", vgg.forward, vgg.preprocess(small.permute(0, 2, 3, 1)), u)
+    case(f"net(x, upto={u!r})", vgg.forward, vgg.preprocess(small.permute(0, 2, 3, 1)), upto=u)
 for name, x in {
     "3 channels first": torch.rand(1, 3, 32, 32).permute(0, 1, 2, 3)[:, :, :, :1],
     "grey (B, H, W)": torch.rand(1, 32, 32),
@@ -326,11 +326,11 @@ for name, x in {
 for name, x in {"rank 3": torch.rand(3, 32, 32), "1 channel": torch.rand(1, 1, 32, 32), "NaN": small * nan}.items():
     case(f"net.forward({name})", vgg.forward, x)
 case("net.deprocess(rank 3)", vgg.deprocess, torch.rand(3, 32, 32))
-case("VGG16.pretrained(source='caffe')", networks.VGG16.pretrained, "caffe")
+case("VGG16.pretrained(source='caffe')", networks.VGG16.pretrained, source="caffe")
 case("VGG16.pretrained(weights_file missing)", networks.VGG16.pretrained, weights_file="/nonexistent/w.pth")
 case("conv_shapes('resnet')", networks.conv_shapes, "resnet")
-case("layer_sparsity(batch_size=0)", networks.layer_sparsity, vgg, torch.rand(1, 32, 32, 3), 0)
-case("layer_sparsity(images NCHW)", networks.layer_sparsity, vgg, torch.rand(1, 3, 32, 32), 1)
+case("layer_sparsity(batch_size=0)", networks.layer_sparsity, vgg, torch.rand(1, 32, 32, 3), batch_size=0)
+case("layer_sparsity(images NCHW)", networks.layer_sparsity, vgg, torch.rand(1, 3, 32, 32), batch_size=1)
 for kw in (
     dict(size=0),
     dict(size=33.5),

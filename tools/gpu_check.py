@@ -1,7 +1,7 @@
 """`make gpu-check`: the CUDA path against the CPU, on a machine with a GPU.
 
 1. the device tests (tests/test_device.py; its CUDA tests run only where CUDA is available);
-2. notebooks 09 and 11 executed with `-p device cuda` into build/gpu-check/ (figures/ is never
+2. notebooks 02, 03, 04, 09 and 11 executed with `-p device cuda` into build/gpu-check/ (figures/ is never
    touched), every claim compared with the committed CPU claims (figures/claims/): verdicts, and
    numbers within the CPU/GPU tolerance below (different summation orders, TF32 off);
 3. what-where decoder training and inference throughput on the GPU against the CPU, measured
@@ -10,7 +10,7 @@
 Writes build/gpu-check.json and prints a summary. Exit status 0 when the device tests pass and no
 verdict differs; 1 otherwise; 2 when there is no CUDA device (nothing is run).
 
-Usage: .venv/bin/python tools/gpu_check.py [--device cuda] [--notebooks 09,11] [--no-training]
+Usage: .venv/bin/python tools/gpu_check.py [--device cuda] [--notebooks 02,03,04,09,11] [--no-training]
 (`--device cpu` runs the same comparison on the CPU: a check of this script, not of CUDA.)
 """
 
@@ -114,7 +114,9 @@ def training(device: str) -> dict:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cuda", help="the device to check against the CPU (default cuda)")
-    p.add_argument("--notebooks", default="09,11", help="comma-separated notebook numbers (default 09,11)")
+    p.add_argument(
+        "--notebooks", default="02,03,04,09,11", help="comma-separated notebook numbers (default 02,03,04,09,11)"
+    )
     p.add_argument("--no-training", action="store_true", help="skip the decoder throughput comparison")
     args = p.parse_args(argv)
     if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():

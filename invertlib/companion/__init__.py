@@ -10,4 +10,13 @@ It may import the maths (``invertlib``) and the networks-and-data layer (``inver
 neither of them imports it.
 """
 
-from . import claims, paper, paths, plotting, readme  # noqa: E402,F401
+import importlib
+
+_MODULES = ("claims", "paper", "paths", "plotting", "readme")
+
+
+def __getattr__(name: str):
+    # submodules load on first use: `import invertlib.companion.X` loads X and what it imports, nothing else
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

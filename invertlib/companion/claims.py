@@ -2,26 +2,26 @@
 
 Every notebook ends with
 
-    claims = Claims("03_model_rip_random_filters", seed)    # first code cell: starts the clock
+    claims = Claims("03_model_rip_random_filters", seed, device)  # first code cell: starts the clock
     ...
-    claims.invariant("prop1.exact", "Psi ReLU(Psi^T x) = x", ours=err, holds=err < 1e-12, tol=1e-12)
-    claims.paper("fig2a.center", "||W^T z||/||z|| centres at 1", paper=1.0, ours=0.998,
-                 verdict="matched", note="...")
-    claims.finish()                                           # the last cell
+    claims.invariant("prop1.exact", "Psi ReLU(Psi^T x) = x", ours=err, holds=err < 1e-12)
+    claims.compare("fig2a.center", "||W^T z||/||z|| centres at 1", paper=1.0, ours=0.998, tol=0.05)
+    claims.finish()                                                 # the last cell
 
 Three kinds of claim:
 
 * ``invariant``: must hold (an exact identity, an adjoint test, a theorem's inequality on its own
   hypotheses). Verdict ``holds``/``fails``; ``finish`` raises if any fails, so the run fails.
-* ``paper``: a comparison with a number the paper reports. Verdict ``matched``, ``partly`` or
-  ``not matched`` with a note explaining any difference. Never fails the run.
+* a comparison with a number the paper reports: ``compare`` (by a tolerance ladder), ``judge``
+  (by a condition: an ordering, a bound) or ``paper`` (a verdict given). Verdict ``matched``,
+  ``partly`` or ``not matched`` with a note explaining any difference. Never fails the run.
 * ``finding``: a measurement where the paper gives no number (its missing supplement, or an
   analysis beyond it), recorded with what it measures. Verdict ``recorded``; never fails the run.
 
 ``finish`` writes figures/claims/<notebook>.json,
 
-    {"notebook", "seed", "runtime_s", "claims": [{"id", "kind", "claim", "paper", "ours",
-                                                  "verdict", "note"}]}
+    {"notebook", "seed", "runtime_s", "peak_rss_mb", "device",
+     "claims": [{"id", "kind", "claim", "paper", "ours", "verdict", "note"}]}
 
 and prints the table with rounded numbers (the cell nbval compares). `companion.readme` builds
 the README's tables from all claims files (tools/readme_table.py, run by `make figures`).
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_choice
+from ..checks import check_choice
 from .paths import atomic_write, claims_dir
 
 INVARIANT_VERDICTS = ("holds", "fails")

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from .._checks import to_numpy
+from ..checks import to_numpy
 from ..phase import METHODS, pool_rows
 from ..theory import dt_weak_threshold
 from .paths import atomic_write, atomic_write_all, figures_dir
@@ -397,4 +397,39 @@ def supplement_figure(table2, table4, synthetic, alg2_ratio, *, rip_layer: str, 
     ax.legend(fontsize=6)
     ax.set_title("model-RIP, Algorithm 2 codes (conv5)")
     fig.suptitle(title, y=1.03)
+    return fig
+
+
+def table1_figure(acc, paper: dict, *, depths, dataset: str) -> plt.Figure:
+    """Table 1 as two bar charts, ours and the paper's: test accuracy (%) of random and learned
+    filters per depth. acc: a DataFrame indexed by (filters, depth) with columns mean and std
+    (over seeds); paper: {"random": {depth: %}, "learned": {depth: %}} (no spread given)."""
+
+    def ours(f, d):
+        return acc.loc[(f, d), "mean"], acc.loc[(f, d), "std"]
+
+    def theirs(f, d):
+        return paper[f][d], 0.0
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
+    xs = np.arange(len(depths))
+    for ax, (title, get) in zip(axes, ((f"ours ({dataset})", ours), ("paper (CIFAR-10)", theirs)), strict=True):
+        for j, (f, c) in enumerate((("random", "C0"), ("learned", "C3"))):
+            vals = [get(f, d) for d in depths]
+            ax.bar(
+                xs + (j - 0.5) * 0.38,
+                [v[0] for v in vals],
+                width=0.38,
+                yerr=[v[1] for v in vals],
+                color=c,
+                capsize=3,
+                label=f"{f} filters",
+            )
+        ax.set_xticks(xs, [f"{d} layer{'s' if d > 1 else ''}" for d in depths])
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        lo = min(min(get(f, d)[0] for f in ("random", "learned") for d in depths) - 10, 60)
+        ax.set_ylim(lo, 100)
+    fig.suptitle("Table 1: random versus learned filters", y=1.02)
     return fig

@@ -14,4 +14,13 @@
 It imports the maths (``invertlib``), never the companion layer (``invertlib.companion``).
 """
 
-from . import classify, corpus, data, decoders, files, images, layerwise, networks, weights  # noqa: E402,F401
+import importlib
+
+_MODULES = ("classify", "corpus", "data", "decoders", "files", "images", "layerwise", "networks", "weights")
+
+
+def __getattr__(name: str):
+    # submodules load on first use: `import invertlib.vision.X` loads X and what it imports, nothing else
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._checks import check_int
+from ..checks import check_int
 from ..rng import check_generator
 
 
@@ -90,9 +90,21 @@ class ConvNet(nn.Module):
 
 @dataclass(frozen=True)
 class FitResult:
+    """A trained model, its training loss after every epoch and the training time in seconds."""
+
     model: ConvNet
     losses: list
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainedConvNet:
+    """`train_convnet`'s result: the trained net, the first convolution's filters before training
+    (initial_filters, to check that random filters stayed frozen) and the `FitResult`."""
+
+    net: ConvNet
+    initial_filters: torch.Tensor
+    fit: FitResult
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator | None):
@@ -162,10 +174,10 @@ def train_convnet(
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     n_classes: int = 10,
-) -> tuple[ConvNet, torch.Tensor]:
-    """Build a `ConvNet` for images x (N, C, S, S) from `generator` on x's device, `fit` it on (x, y), and
-    return (net, the first convolution's filters before training), so that a caller can check
-    that random filters stayed frozen."""
+) -> TrainedConvNet:
+    """Build a `ConvNet` for images x (N, C, S, S) from `generator` on x's device and `fit` it on
+    (x, y); the result keeps the first convolution's filters before training, so that a caller can
+    check that random filters stayed frozen."""
     net = ConvNet(
         depth,
         width,
@@ -178,8 +190,8 @@ def train_convnet(
         device=x.device,
     )
     init = net.features[0].weight.detach().clone()
-    fit(net, x, y, generator=generator, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
-    return net, init
+    result = fit(net, x, y, generator=generator, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+    return TrainedConvNet(net=net, initial_filters=init, fit=result)
 
 
 def _check_labelled(model: ConvNet, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -193,7 +205,7 @@ def _check_labelled(model: ConvNet, x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
+def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512) -> float:
     """Fraction of correctly classified images (model in eval mode)."""
     _check_labelled(model, x, y)
     model.eval()
@@ -201,7 +213,9 @@ def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, batch_size: int =
     return correct / len(x)
 
 
-def prepare(images, mean: torch.Tensor | None = None, std: torch.Tensor | None = None, size: int | None = None):
+def prepare(
+    images, *, mean: torch.Tensor | None = None, std: torch.Tensor | None = None, size: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """uint8 images (N, H, W) or (N, H, W, C) -> float (N, C, size, size), zero-padded evenly to
     `size` (28 x 28 Fashion-MNIST -> 32 x 32, so that three 2x2 poolings tile it) and standardised
     per channel with the given (training-set) mean and std, or its own. Returns (x, mean, std)."""

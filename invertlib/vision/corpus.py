@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .._checks import check_int
+from ..checks import check_int
 from ..rng import check_generator
 from .files import TRAINED_DIR, image_files, sha256
 from .images import imagenet_photo_files

@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._checks import as_tensor, check_choice, check_finite, check_int
+from ..checks import as_tensor, check_choice, check_finite, check_int
 from ..rng import check_generator
 from .files import TRAINED_DIR, sha256
 from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool

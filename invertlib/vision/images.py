@@ -23,7 +23,7 @@ import skimage.data
 import skimage.io
 import skimage.transform
 
-from .._checks import check_choice, check_int
+from ..checks import check_choice, check_int
 from .files import image_files, package_dir
 
 SKIMAGE_PHOTOS = (
@@ -92,7 +92,7 @@ def imagenet_photo_files() -> list[Path]:
 
 
 def load_images(
-    image_dir: str | Path | None = None, size: int = 224, max_images: int | None = None, photos: str = "imagenet"
+    image_dir: str | Path | None = None, *, size: int = 224, max_images: int | None = None, photos: str = "imagenet"
 ) -> tuple[np.ndarray, list[str]]:
     """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from .._checks import as_tensor, check_int
+from ..checks import as_tensor, check_int
 from ..conv import ConvOperator
 from ..filters import gaussian_filters, normalize_filters
 from ..iht import model_iht, one_step_inverse

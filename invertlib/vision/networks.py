@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._checks import as_tensor, check_choice, check_finite, check_int, real_tensor
+from ..checks import as_tensor, check_choice, check_finite, check_int, real_tensor
 from . import weights as _weights
 
 
@@ -202,7 +202,7 @@ class FeatureNet(nn.Module):
         self.eval()
 
     @classmethod
-    def pretrained(cls, source: str = "imagenet", weights_file=None) -> FeatureNet:
+    def pretrained(cls, *, source: str = "imagenet", weights_file=None) -> FeatureNet:
         """The network with offline weights: source 'imagenet' (default) or 'hed' (VGG16 only),
         or the user's `weights_file` (torchvision-named .pth or .npz, ImageNet input convention)."""
         architecture = cls.architecture
@@ -269,7 +269,7 @@ class FeatureNet(nn.Module):
         mean, std = (torch.tensor(v, device=x.device) for v in (c.mean, c.std))
         return ((x * std + mean) / c.scale).clamp(0, 1)
 
-    def forward(self, x, upto: str | None = None, keep_pre: bool = True) -> Activations:
+    def forward(self, x, *, upto: str | None = None, keep_pre: bool = True) -> Activations:
         """Run up to and including layer `upto` (default: the last). x: (B, 3, H, W), already
         preprocessed. keep_pre=False leaves `act.pre` empty: the pre-ReLU maps are about half of
         what a forward pass keeps (1.2 GB for 20 VGG16 images at 224 x 224)."""
@@ -329,7 +329,7 @@ def nonzero_percent(act: Activations) -> dict[str, torch.Tensor]:
     return {n: 100.0 * (act.output(n) != 0).flatten(1).float().mean(dim=1) for n in act.order}
 
 
-def layer_sparsity(net: FeatureNet, images, batch_size: int = 8) -> dict[str, torch.Tensor]:
+def layer_sparsity(net: FeatureNet, images, *, batch_size: int = 8) -> dict[str, torch.Tensor]:
     """Table 2 over a set of images: {layer: (N,) % of nonzero units per image}, network order.
 
     images: (N, H, W, 3) RGB in [0, 1] (see `invertlib.vision.images.load_images`), run through the

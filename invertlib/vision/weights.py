@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._checks import check_choice
+from ..checks import check_choice
 from .files import check_sha256, package_dir, restricted_load
 
 # name -> (package, file inside the package, sha256, top-level key of the conv stack)

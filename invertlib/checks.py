@@ -103,8 +103,8 @@ def check_values(x, name: str, *, low=None, high=None, low_open=False, high_open
     """A number or array of real numbers, finite, inside [low, high] (an end excluded where
     low_open / high_open), whole numbers if `integer`; returned as a float array. The message
     names `name`, the range and the first offending value."""
-    if isinstance(x, torch.Tensor):  # NumPy reads host memory only
-        x = x.detach().cpu().numpy()
+    if isinstance(x, torch.Tensor):
+        x = to_numpy(x)
     try:
         a = np.asarray(x, dtype=float) if not isinstance(x, (str, bytes)) else None
     except (TypeError, ValueError):
