@@ -327,7 +327,12 @@ class CropSampler:
 
 
 def center_crops(photos: list[torch.Tensor], size: int) -> torch.Tensor:
-    """Each photo's centre square resized to size x size: (N, size, size, 3) in [0, 1]."""
+    """Each photo's centre square resized to size x size: (N, size, size, 3) in [0, 1].
+
+    The training run's held-out images: uint8 tensors resized by torch (bilinear, antialiased),
+    as `CropSampler` resizes the training crops. `images.center_crop_resize` (scikit-image,
+    anti-aliased) prepares the evaluation photographs the notebooks use; the two stay apart so that
+    neither the decoders' training inputs nor any notebook's numbers change."""
     out = []
     for im in photos:
         h, w = im.shape[-2:]
