@@ -41,7 +41,7 @@ help:
 	@echo "make html      - the HTML edition of the executed notebooks with an index of every claim, in build/html"
 	@echo "make bench     - time the hot paths against their references (PyLops, dense routes), check the targets,"
 	@echo "                 write build/bench.json and the README's Performance block (BENCH_ARGS for a part)"
-	@echo "make gpu-check - the CUDA tests, notebooks 09 and 11 with -p device cuda and decoder training throughput,"
+	@echo "make gpu-check - the CUDA tests, notebooks 02-04, 09 and 11 with -p device cuda and decoder training throughput,"
 	@echo "                 each compared with the CPU run; needs a GPU"
 	@echo "make decoders  - retrain the what-where decoders (resumes if interrupted; DECODER_ARGS=\"--device cuda\")"
 	@echo "make env       - build .venv from environment.yml (done by the other targets when needed)"
@@ -149,7 +149,7 @@ bench: $(ENV_STAMP)
 	$(PY) tools/bench.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--readme README.md)
 
 # ---------------------------------------------------------------------------------------------
-# The CUDA path against the CPU (tools/gpu_check.py): the device tests, notebooks 09 and 11 with
+# The CUDA path against the CPU (tools/gpu_check.py): the device tests, notebooks 02-04, 09 and 11 with
 # -p device cuda compared claim by claim with the committed CPU claims, decoder training
 # throughput on both. Needs a GPU; writes build/gpu-check/ and build/gpu-check.json.
 gpu-check: $(ENV_STAMP) data
