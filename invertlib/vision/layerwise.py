@@ -31,7 +31,7 @@ from ..iht import model_iht, one_step_inverse
 from ..metrics import image_scores, relative_error, rescale_to
 from ..rng import check_generator
 from ..sparsity import PoolingModel
-from .networks import Activations, Conv, FeatureNet
+from .networks import Activations, Conv, FeatureNet, nonzero_percent
 
 KINDS = ("true", "learned", "random", "randact")  # the four codes of Table 3, in its column order
 NO_MODEL = "-"  # the geometry of the random activation, which no sparsity model produced
@@ -87,8 +87,7 @@ def measured_sparsity(act: Activations, layer: str) -> float:
         raise TypeError(f"act: expected the Activations of a forward pass, got {type(act).__name__}")
     if layer not in act.post and layer not in act.pool:
         raise ValueError(f"act: the forward pass did not reach {layer!r} (it reached {act.order}); run it further")
-    per_image = 100.0 * (act.output(layer) != 0).flatten(1).float().mean(dim=1)  # as nonzero_percent
-    return float(per_image.mean()) / 100
+    return float(nonzero_percent(act, layers=[layer])[layer].mean()) / 100
 
 
 @dataclass(frozen=True)

@@ -323,10 +323,13 @@ def conv_shapes(architecture: str) -> dict[str, tuple[int, int, int, int]]:
     return {c.name: c.shape for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
 
 
-def nonzero_percent(act: Activations) -> dict[str, torch.Tensor]:
+def nonzero_percent(act: Activations, *, layers=None) -> dict[str, torch.Tensor]:
     """Per image, the % of nonzero units of every conv layer after ReLU and every pool layer that
-    the forward pass reached (Table 2): {name: (B,)}, in network order."""
-    return {n: 100.0 * (act.output(n) != 0).flatten(1).float().mean(dim=1) for n in act.order}
+    the forward pass reached (Table 2), or of `layers` only: {name: (B,)}, in network order."""
+    names = act.order if layers is None else [n for n in act.order if n in layers]
+    if layers is not None and len(names) != len(set(layers)):
+        raise ValueError(f"layers: expected layers the forward pass reached ({act.order}), got {list(layers)}")
+    return {n: 100.0 * (act.output(n) != 0).flatten(1).float().mean(dim=1) for n in names}
 
 
 def layer_sparsity(net: FeatureNet, images, *, batch_size: int = 8) -> dict[str, torch.Tensor]:
