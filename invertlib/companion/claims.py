@@ -18,10 +18,22 @@ Three kinds of claim:
 * ``finding``: a measurement where the paper gives no number (its missing supplement, or an
   analysis beyond it), recorded with what it measures. Verdict ``recorded``; never fails the run.
 
-``finish`` writes figures/claims/<notebook>.json,
+Uncertainty. A comparison or finding whose number depends on the photographs takes
+``spread=``, a `stats.BootstrapInterval` over the photographs; the entry then records
+``interval`` [low, high], ``interval_method`` and, for a comparison, ``stability``: the share of
+resamples whose verdict equals the recorded one (for ``judge``, the resampled conditions come as
+``matched_resamples`` / ``partly_resamples``). A number that depends on random draws gets the same
+fields from `make seeds` (figures/seeds/summary.json, read by ``finish``): ``seeds`` holds the
+range and the verdict counts over seeds 0..N; where the notebook gave no interval of its own,
+the seeds' range is the interval; ``stability`` is the lowest of the two. ``compare`` records
+its tolerance ladder as ``tol`` [matched, partly].
+
+``finish`` writes <results>/claims/<notebook>.json (figures/claims under `make figures`, otherwise
+build/runs/<notebook>/claims: see `paths`),
 
     {"notebook", "seed", "runtime_s", "peak_rss_mb", "device",
-     "claims": [{"id", "kind", "claim", "paper", "ours", "verdict", "note"}]}
+     "claims": [{"id", "kind", "claim", "paper", "ours", "verdict", "note",
+                 optional "tol", "interval", "interval_method", "stability", "seeds"}]}
 
 and prints the table with rounded numbers (the cell nbval compares). `companion.readme` builds
 the README's tables from all claims files (tools/readme_table.py, run by `make figures`).
@@ -34,17 +46,19 @@ import math
 import numbers
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..checks import check_choice
+from . import paths
 from .paths import atomic_write, claims_dir
 
 INVARIANT_VERDICTS = ("holds", "fails")
 PAPER_VERDICTS = ("matched", "partly", "not matched")
 FINDING_VERDICT = "recorded"
+STABLE = 0.9  # a verdict is stable when at least this share of resamples (photographs, seeds) repeats it
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.<>|-]*$")
 
 
@@ -57,6 +71,16 @@ class Claim:
     ours: object
     verdict: str
     note: str
+    extra: dict = field(default_factory=dict)  # tol, interval, interval_method, stability, seeds
+
+    def record(self) -> dict:
+        """The JSON entry: the seven fields, then whichever optional ones were recorded."""
+        entry = asdict(self)
+        return {**{k: v for k, v in entry.items() if k != "extra"}, **_plain_dict(entry["extra"])}
+
+
+def _plain_dict(d: dict) -> dict:
+    return {k: (_plain_dict(v) if isinstance(v, dict) else _plain(v)) for k, v in d.items()}
 
 
 def _plain(value):
@@ -147,6 +171,8 @@ class Claims:
         self.claims: list[Claim] = []
         self._printed: list[str] = []
         self._start = time.perf_counter()
+        paths.start_run(notebook)
+        print(f"results of this run (figures, tables, claims): {paths.describe(paths.figures_dir())}")
 
     def _add(self, claim: Claim, printed: str) -> Claim:
         if not _ID.match(claim.id):
@@ -170,19 +196,46 @@ class Claims:
             Claim(id, "invariant", claim, paper, _plain(ours), "holds" if holds else "fails", note), printed
         )
 
-    def paper(self, id: str, claim: str, *, paper, ours, verdict: str, note: str = "") -> Claim:
-        """Record a comparison with a number the paper reports; never fails the run."""
+    def paper(
+        self,
+        id: str,
+        claim: str,
+        *,
+        paper,
+        ours,
+        verdict: str,
+        note: str = "",
+        spread=None,
+        verdict_resamples=None,
+    ) -> Claim:
+        """Record a comparison with a number the paper reports; never fails the run. With `spread`
+        (a `stats.BootstrapInterval`) the interval is recorded, and with `verdict_resamples` (the
+        verdict of every resample) its stability."""
         check_choice(verdict, "verdict", PAPER_VERDICTS)
         if verdict != "matched" and not note:
             raise ValueError(f"note: claim {id!r} is '{verdict}', so it needs a note explaining why")
-        return self._add(Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note), fmt(ours))
+        entry = Claim(id, "paper", claim, _plain(paper), _plain(ours), verdict, note)
+        if spread is not None:
+            entry.extra.update(_interval(spread, id))
+        if verdict_resamples is not None:
+            if spread is None:
+                raise ValueError(f"verdict_resamples: claim {id!r} has resampled verdicts but no spread")
+            resampled = np.asarray(verdict_resamples).reshape(-1)
+            if len(resampled) != spread.n_resamples:
+                raise ValueError(
+                    f"verdict_resamples: expected {spread.n_resamples} verdicts (one per resample of spread), "
+                    f"got {len(resampled)}"
+                )
+            entry.extra["stability"] = float(np.mean(resampled == verdict))
+        return self._add(entry, fmt(ours))
 
     def compare(
-        self, id: str, claim: str, *, paper: float, ours: float, tol, note: str = "", caveat: str = ""
+        self, id: str, claim: str, *, paper: float, ours: float, tol, note: str = "", caveat: str = "", spread=None
     ) -> Claim:
         """Record a comparison with the paper's number by the tolerance ladder of `verdict_for`
         on |ours - paper| (`tol`: t for matched <= t, partly <= 3 t; or a pair (matched, partly)).
-        `note` (why they differ) is kept when the verdict is not "matched", `caveat` when it is."""
+        `note` (why they differ) is kept when the verdict is not "matched", `caveat` when it is.
+        `spread`: a `stats.BootstrapInterval` of `ours`; each resample is judged by the same ladder."""
         for name, value in (("paper", paper), ("ours", ours)):
             if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name}: expected a number to compare, got {value!r} (use judge for other values)")
@@ -190,53 +243,125 @@ class Claims:
         verdict = verdict_for(difference, tol)
         if verdict != "matched" and not note:
             note = f"differs from the paper by {difference:.3g} (> {_ladder(tol)[0]:g})"
-        return self.paper(
-            id, claim, paper=paper, ours=ours, verdict=verdict, note=caveat if verdict == "matched" else note
+        resampled = None
+        if spread is not None:
+            resampled = [verdict_for(d, tol) for d in np.abs(np.asarray(spread.resamples, dtype=float) - float(paper))]
+        entry = self.paper(
+            id,
+            claim,
+            paper=paper,
+            ours=ours,
+            verdict=verdict,
+            note=caveat if verdict == "matched" else note,
+            spread=spread,
+            verdict_resamples=resampled,
         )
+        entry.extra = {"tol": list(_ladder(tol)), **entry.extra}
+        return entry
 
     def judge(
-        self, id: str, claim: str, *, paper, ours, matched: bool, partly: bool = False, note: str = "", caveat: str = ""
+        self,
+        id: str,
+        claim: str,
+        *,
+        paper,
+        ours,
+        matched: bool,
+        partly: bool = False,
+        note: str = "",
+        caveat: str = "",
+        spread=None,
+        matched_resamples=None,
+        partly_resamples=None,
     ) -> Claim:
         """Record a comparison decided by a condition rather than a distance (an ordering, a bound,
         "every layer"): matched if `matched`, else partly if `partly`, else not matched. `note`
-        (why not) is kept when the verdict is not "matched", `caveat` when it is."""
+        (why not) is kept when the verdict is not "matched", `caveat` when it is. With `spread`, the
+        same conditions on every resample (boolean arrays `matched_resamples`, `partly_resamples`)
+        give the verdict's stability."""
         matched, partly = _truth(matched, "matched"), _truth(partly, "partly")
         verdict = "matched" if matched else ("partly" if partly else "not matched")
+        resampled = None
+        if matched_resamples is not None:
+            m = np.asarray(matched_resamples, dtype=bool).reshape(-1)
+            p = np.zeros_like(m) if partly_resamples is None else np.asarray(partly_resamples, dtype=bool).reshape(-1)
+            if p.shape != m.shape:
+                raise ValueError(f"partly_resamples: expected {m.shape} like matched_resamples, got {p.shape}")
+            resampled = np.where(m, "matched", np.where(p, "partly", "not matched"))
         return self.paper(
-            id, claim, paper=paper, ours=ours, verdict=verdict, note=caveat if verdict == "matched" else note
+            id,
+            claim,
+            paper=paper,
+            ours=ours,
+            verdict=verdict,
+            note=caveat if verdict == "matched" else note,
+            spread=spread,
+            verdict_resamples=resampled,
         )
 
-    def finding(self, id: str, claim: str, *, ours, note: str = "") -> Claim:
-        """Record a measurement the paper has no number for (its paper column stays empty)."""
-        return self._add(Claim(id, "finding", claim, "", _plain(ours), FINDING_VERDICT, note), fmt(ours))
+    def finding(self, id: str, claim: str, *, ours, note: str = "", spread=None) -> Claim:
+        """Record a measurement the paper has no number for (its paper column stays empty);
+        `spread`: a `stats.BootstrapInterval` of it."""
+        entry = Claim(id, "finding", claim, "", _plain(ours), FINDING_VERDICT, note)
+        if spread is not None:
+            entry.extra.update(_interval(spread, id))
+        return self._add(entry, fmt(ours))
 
     def table(self) -> str:
-        rows = [("id", "kind", "paper", "ours", "verdict")]
+        rows = [("id", "kind", "paper", "ours", "interval", "verdict")]
         rows += [
-            (c.id, c.kind, fmt(c.paper), shown, c.verdict) for c, shown in zip(self.claims, self._printed, strict=True)
+            (c.id, c.kind, fmt(c.paper), shown, _shown_interval(c), _shown_verdict(c))
+            for c, shown in zip(self.claims, self._printed, strict=True)
         ]
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
     def finish(self) -> None:
-        """Write figures/claims/<notebook>.json, print the table, and raise AssertionError if
-        any invariant fails (after writing, so the failure is on record). Returns None, so the
-        notebook's last cell displays nothing but the table."""
+        """Write <results>/claims/<notebook>.json, print the table, and raise AssertionError if
+        any invariant fails (after writing, so the failure is on record). The seed-dependent claims
+        get the range and stability over seeds of figures/seeds/summary.json (`make seeds`), if
+        that summary covers this notebook. Returns None, so the notebook's last cell displays
+        nothing but the table."""
         if not self.claims:
             raise ValueError(f"{self.notebook}: no claims were recorded")
+        from .seeds import attach_seeds
+
+        attach_seeds(self.notebook, self.claims)
         record = {
             "notebook": self.notebook,
             "seed": _plain(self.seed),
             "runtime_s": round(time.perf_counter() - self._start, 1),
             "peak_rss_mb": peak_rss_mb(),
             "device": self.device,
-            "claims": [asdict(c) for c in self.claims],
+            "claims": [c.record() for c in self.claims],
         }
         path = claims_dir() / f"{self.notebook}.json"
         atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n"))
         print(self.table())
+        unstable = [c.id for c in self.claims if c.extra.get("stability", 1.0) < STABLE]
+        if unstable:
+            print(f"\n~ stability below {STABLE}: a resample (of the photographs or of the seed) changes the verdict")
         failed = [c.id for c in self.claims if c.verdict == "fails"]
         assert not failed, f"invariants failed: {failed}"
+
+
+def _interval(spread, id: str) -> dict:
+    for name in ("low", "high", "method", "resamples", "n_resamples"):
+        if not hasattr(spread, name):
+            raise TypeError(
+                f"spread: claim {id!r} expected a stats.BootstrapInterval (low, high, method, resamples), "
+                f"got {type(spread).__name__}"
+            )
+    return {"interval": [float(spread.low), float(spread.high)], "interval_method": spread.method}
+
+
+def _shown_interval(c: Claim) -> str:
+    interval = c.extra.get("interval")
+    return f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval else ""
+
+
+def _shown_verdict(c: Claim) -> str:
+    return c.verdict + (" ~" if c.extra.get("stability", 1.0) < STABLE else "")
 
 
 def recorded(notebook: str, claim_id: str, directory: Path | None = None):

@@ -1,7 +1,9 @@
-"""Where results go: figures/ at the project root (PNG, PDF, CSV) and figures/claims/ (JSON).
-
-The environment variable INVERTLIB_FIGURES_DIR overrides the location; `make test` uses it so
-that nbval's re-execution of the notebooks never touches the committed figures.
+"""Where results go. Only `make figures` publishes: it sets INVERTLIB_PUBLISH=1, and the figures,
+tables (PNG, PDF, CSV) and claims (claims/*.json) go to figures/ at the project root. Every other
+run (a notebook's "Rerun:" line, papermill by hand, JupyterLab) writes to build/runs/<notebook>/
+and its first cell prints where, so a rerun with other parameters never replaces the published
+results. INVERTLIB_FIGURES_DIR names another directory and wins over both (`make test`, `make
+smoke` and `make seeds` use it for their scratch runs).
 """
 
 from __future__ import annotations
@@ -12,17 +14,35 @@ from pathlib import Path
 from ..vision.files import atomic_write, atomic_write_all  # noqa: F401  (the one way figures are written)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PUBLISH = "INVERTLIB_PUBLISH"
+OVERRIDE = "INVERTLIB_FIGURES_DIR"
+_run = {"name": "scratch"}  # the notebook whose results are being written (set by Claims)
+
+
+def start_run(name: str) -> None:
+    """Name the run whose results follow (a notebook's stem; `Claims` calls this in the first
+    cell), so that an unpublished run writes to build/runs/<name>/."""
+    _run["name"] = str(name)
+
+
+def _root() -> Path:
+    # editable install: the checkout; installed elsewhere: the working directory
+    return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
 
 
 def figures_dir() -> Path:
-    """The output directory for figures and tables, created if missing."""
-    override = os.environ.get("INVERTLIB_FIGURES_DIR")
+    """The output directory for figures and tables, created if missing: INVERTLIB_FIGURES_DIR if
+    set; figures/ when INVERTLIB_PUBLISH=1 (`make figures`); otherwise build/runs/<notebook>/."""
+    override = os.environ.get(OVERRIDE)
+    publish = os.environ.get(PUBLISH, "")
+    if publish not in ("", "0", "1"):
+        raise ValueError(f"{PUBLISH}: expected 1 (publish into figures/) or 0/unset, got {publish!r}")
     if override:
         out = Path(override).expanduser().resolve()
-    elif (PROJECT_ROOT / "pyproject.toml").exists():  # editable install: the checkout's figures/
-        out = PROJECT_ROOT / "figures"
+    elif publish == "1":
+        out = _root() / "figures"
     else:
-        out = Path.cwd() / "figures"
+        out = _root() / "build" / "runs" / _run["name"]
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -31,3 +51,14 @@ def claims_dir() -> Path:
     out = figures_dir() / "claims"
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def describe(path: Path) -> str:
+    """`path` relative to the project root where it lies inside it, with what it is."""
+    path = Path(path)
+    shown = path.relative_to(_root()) if path.is_relative_to(_root()) else path
+    if os.environ.get(OVERRIDE):
+        return f"{shown} (INVERTLIB_FIGURES_DIR)"
+    if os.environ.get(PUBLISH) == "1":
+        return f"{shown} (published: make figures)"
+    return f"{shown} (not published; only make figures writes figures/)"

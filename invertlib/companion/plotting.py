@@ -433,3 +433,36 @@ def table1_figure(acc, paper: dict, *, depths, dataset: str) -> plt.Figure:
         ax.set_ylim(lo, 100)
     fig.suptitle("Table 1: random versus learned filters", y=1.02)
     return fig
+
+
+def seeds_figure(summary, seeds) -> plt.Figure:
+    """`make seeds`' figure from `companion.seeds.summarise`'s table: (a) per notebook, the
+    comparisons with the paper whose verdict every seed repeats (stability >= 0.9) and those a
+    seed changes; (b) per notebook, how far each moving number of a comparison or finding travels
+    over the seeds, (max - min) / |mean|."""
+    from .claims import STABLE
+
+    use_style()
+    paper = summary[summary["kind"] == "paper"]
+    notebooks = list(dict.fromkeys(summary["notebook"]))
+    short = [n[:2] for n in notebooks]
+    stable = [int((paper[paper["notebook"] == n]["stability"] >= STABLE).sum()) for n in notebooks]
+    unstable = [int((paper[paper["notebook"] == n]["stability"] < STABLE).sum()) for n in notebooks]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    a.bar(short, stable, color="C2", label=f"stable (>= {STABLE:g} of seeds)")
+    a.bar(short, unstable, bottom=stable, color="C3", label="a seed changes the verdict")
+    a.set_xlabel("notebook")
+    a.set_ylabel("comparisons with the paper")
+    a.set_title(f"(a) verdict stability over seeds {seeds[0]}-{seeds[-1]}")
+    a.legend(fontsize=8)
+    moving = summary[summary["kind"].isin(["paper", "finding"]) & summary["varies"] & summary["mean"].notna()]
+    rel = (moving["max"] - moving["min"]) / moving["mean"].abs().clip(lower=1e-12)
+    xs = [notebooks.index(n) for n in moving["notebook"]]
+    b.scatter(xs, rel.clip(lower=1e-4), c=np.where(moving["stability"] >= STABLE, "C2", "C3"), s=14, alpha=0.8)
+    b.set_xticks(range(len(notebooks)), short)
+    b.set_yscale("log")
+    b.set_xlabel("notebook")
+    b.set_ylabel("(max - min) / |mean| over seeds")
+    b.set_title("(b) how far each moving number travels (red: verdict moves)")
+    fig.tight_layout()
+    return fig
