@@ -192,7 +192,8 @@ def test_a_rerun_with_other_parameters_leaves_figures_unchanged(tmp_path):
     """Notebook 01 through papermill with seed 5 in a copy of the checkout: figures/ byte for
     byte as before, the run's results under build/runs/01_cnn_layer_as_matrix/."""
     copy = tmp_path / "checkout"
-    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    tracked = subprocess.run(listing, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for rel in tracked:
         src, dst = ROOT / rel, copy / rel
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,6 @@ from .paths import PROJECT_ROOT, atomic_write
 
 SUMMARY = PROJECT_ROOT / "figures" / "seeds" / "summary.json"
 VERDICTS = ("matched", "partly", "not matched", "holds", "fails", "recorded")
-from .claims import STABLE  # noqa: E402  (one threshold: a verdict below it is marked unstable)
 
 
 def _number(value) -> float:
