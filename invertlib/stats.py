@@ -185,8 +185,8 @@ def bootstrap_interval(
     )
 
 
-def _method(n_units: int, units: str, n_resamples: int) -> str:
-    return f"percentile bootstrap over the {n_units} {units}, {n_resamples} resamples"
+def _method(n_units: int, units: str, n_resamples: int, of: str = "") -> str:
+    return f"percentile bootstrap{f' of {of}' if of else ''} over the {n_units} {units}, {n_resamples} resamples"
 
 
 def bootstrap_indices(n_units: int, *, generator: np.random.Generator, n_resamples: int = 2000) -> np.ndarray:
@@ -201,12 +201,13 @@ def bootstrap_indices(n_units: int, *, generator: np.random.Generator, n_resampl
 
 
 def percentile_interval(
-    estimate, resamples, *, n_units: int, units: str = "units", level: float = 0.95
+    estimate, resamples, *, n_units: int, units: str = "units", level: float = 0.95, of: str = ""
 ) -> BootstrapInterval:
     """The percentile interval of a statistic from its value on every resample (`resamples`,
     shape (n_resamples,), e.g. computed with `bootstrap_indices`): the (1 - level)/2 and
     (1 + level)/2 quantiles; `estimate` is the statistic on the sample itself, `n_units` the
-    number of units resampled (for the `method` text)."""
+    number of units resampled and `of` what the statistic is, when it is not the claim's own number
+    (a margin behind an ordering), both for the `method` text."""
     resamples = to_numpy(resamples).astype(float).reshape(-1)
     if len(resamples) < 2 or not np.isfinite(resamples).all():
         raise ValueError(f"resamples: expected at least two finite values, got {resamples[:5]!r}")
@@ -219,5 +220,20 @@ def percentile_interval(
         level=level,
         n_resamples=len(resamples),
         resamples=resamples,
-        method=_method(check_int(n_units, "n_units", minimum=2), units, len(resamples)),
+        method=_method(check_int(n_units, "n_units", minimum=2), units, len(resamples), of),
     )
+
+
+def correlation_rows(rows, target) -> np.ndarray:
+    """Pearson correlation of every row of `rows` (R, L) with `target` (L,), shape (R,): the
+    correlation of a profile (a table row, e.g. Table 2's 18 layers) on every bootstrap resample at
+    once. A constant row has no correlation: NaN."""
+    rows, target = to_numpy(rows).astype(float), to_numpy(target).astype(float).reshape(-1)
+    if rows.ndim != 2 or rows.shape[1] != len(target) or len(target) < 2:
+        raise ValueError(
+            f"rows: expected (R, L) with L = len(target) >= 2, got rows {rows.shape} and target {target.shape}"
+        )
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    t = target - target.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return centred @ t / (np.linalg.norm(centred, axis=1) * np.linalg.norm(t))

@@ -30,6 +30,8 @@
 #
 # **Rerun with other parameters:**
 # `.venv/bin/papermill -k invertlib notebooks/01_cnn_layer_as_matrix.ipynb /tmp/out.ipynb -p seed 3 -p K 6 -p stride 2 -p D 9`
+# Its figures and claims go to `build/runs/01_cnn_layer_as_matrix/` (the imports cell prints where); only
+# `make figures` writes `figures/`.
 
 # %% tags=["parameters"]
 seed = 0
@@ -143,9 +145,9 @@ n_params = torch.unique(W_fig2[W_fig2 != 0]).numel()  # distinct nonzero entries
 # * **Unit-norm rows.**
 #
 # The singular values of $W$ also show how far $W$ is from an isometry: with unit-norm rows,
-# $\operatorname{tr}(W^T W) = Kn$, so the mean eigenvalue of $W^T W$ is $Kn/MD$, which is 2.625 in the
-# Figure 2 setting. This is why the raw quantity $\|W W^T z\|/\|z\|$ (Figure 2b, notebook 03) does not
-# centre at 1.
+# $\operatorname{tr}(W^T W) = Kn$, so the mean eigenvalue of $W^T W$ is $Kn/MD$ (printed below), which exceeds 1
+# whenever $Kn > MD$, as in the Figure 2 setting. This is why the raw quantity $\|W W^T z\|/\|z\|$ (Figure 2b,
+# notebook 03) does not centre at 1.
 
 # %%
 # NBVAL_CHECK_OUTPUT

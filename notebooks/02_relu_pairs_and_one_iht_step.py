@@ -30,11 +30,14 @@
 # signed step $W^T\mathbb{M}(Wx,k)$ the analysis uses once ReLU is dropped.
 #
 # **Rerun:** `.venv/bin/papermill -k invertlib notebooks/02_relu_pairs_and_one_iht_step.ipynb /tmp/out.ipynb -p seed 3 -p n_inputs 5000`
+# Its figures and claims go to `build/runs/02_relu_pairs_and_one_iht_step/` (the imports cell prints where); only
+# `make figures` writes `figures/`.
 
 # %% tags=["parameters"]
 seed = 0
 device = "cpu"  # or "cuda": where the tensors live; random draws stay on the CPU generator (same numbers)
 n_inputs = 1000  # random inputs x per check
+k = 10  # nonzero blocks of z in the drop-ReLU check (the Figure 2 setting)
 # Proposition 1: orthonormal conv layer with M channels, filters of length l, stride l
 prop1 = dict(M=4, l=5, D=40)
 # CNN layer vs first IHT step: (name, ndim, K, M, l, D, padding, pool); pool None = over all shifts
@@ -171,7 +174,7 @@ plt.show()
 r = iht_rows[0]
 W = r["W"]
 model = PoolingModel(W.out_shape, r["pool"])
-z = model.sample(10, n_inputs, generator=gen).to(device)
+z = model.sample(k, n_inputs, generator=gen).to(device)
 x_model = W.adjoint(z)
 z_pair = cnn_layer(W, x_model, r["pool"])
 x_pair = paired_operator(W).adjoint(z_pair)  # W^T (z_+ - z_-)
@@ -179,11 +182,11 @@ x_signed = one_step_inverse(W, x_model, model.projector(None))  # W^T M(Wx), one
 gap = relative_error(x_pair, x_signed)
 err_pair, err_signed = relative_error(x_pair, x_model), relative_error(x_signed, x_model)
 print(f"||x_paired - x_signed|| / ||x_signed||: median {float(gap.median()):.3f}, max {float(gap.max()):.3f}")
-err_signed_k = relative_error(one_step_inverse(W, x_model, model.projector(10)), x_model)
+err_signed_k = relative_error(one_step_inverse(W, x_model, model.projector(k)), x_model)
 print(
     f"reconstruction error of x = W^T z (medians): paired CNN {float(err_pair.median()):.3f}, "
     f"signed {float(err_signed.median()):.3f}, "
-    f"signed with block-sparsification to k = 10 {float(err_signed_k.median()):.3f}"
+    f"signed with block-sparsification to k = {k} {float(err_signed_k.median()):.3f}"
 )
 
 # %% [markdown]
@@ -223,7 +226,7 @@ why = (
 claims.compare(
     "prop1.drop_relu",
     "with paired filters ReLU can be dropped: the CNN step acts as W^T M(Wx, k) (median "
-    "relative gap, x = W^T z, k = 10)",
+    f"relative gap, x = W^T z, k = {k})",
     paper=0.0,
     ours=float(gap.median()),
     tol=(0.01, float("inf")),

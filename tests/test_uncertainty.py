@@ -214,3 +214,15 @@ def test_a_rerun_with_other_parameters_leaves_figures_unchanged(tmp_path):
     fresh = json.loads((copy / "build" / "runs" / stem / "claims" / f"{stem}.json").read_text())
     assert fresh["seed"] == 5
     assert "build/runs/01_cnn_layer_as_matrix (not published" in (tmp_path / "out.ipynb").read_text()
+
+
+def test_correlation_rows_matches_numpy():
+    from invertlib.stats import correlation_rows
+
+    rng = np.random.default_rng(0)
+    rows, target = rng.normal(size=(6, 18)), rng.normal(size=18)
+    expected = [np.corrcoef(r, target)[0, 1] for r in rows]
+    assert np.allclose(correlation_rows(rows, target), expected)
+    assert np.isnan(correlation_rows(np.ones((1, 18)), target)[0])
+    with pytest.raises(ValueError, match="rows"):
+        correlation_rows(rows, target[:5])

@@ -19,7 +19,14 @@ from nbconvert import HTMLExporter
 
 from invertlib.companion.claims import fmt
 from invertlib.companion.paths import atomic_write
-from invertlib.companion.readme import VERDICTS, notebook_title, verdict_counts
+from invertlib.companion.readme import (
+    VERDICTS,
+    notebook_title,
+    shown_ours,
+    shown_verdict,
+    stability_counts,
+    verdict_counts,
+)
 
 PAPER = (
     "Towards Understanding the Invertibility of Convolutional Neural Networks",
@@ -66,14 +73,17 @@ def index_page(notebooks: list[Path], claims_dir: Path) -> str:
         claims = _claims(claims_dir, path.stem)
         counts = verdict_counts(claims)
         summary = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "no claims file"
+        if (st := stability_counts(claims))["stable"] + st["unstable"]:
+            summary += f"; {st['stable']} stable, {st['unstable']} unstable ~"
         rows.append(
             f'<li><a href="{html.escape(path.stem)}.html">{html.escape(path.stem)}</a>: '
             f"{html.escape(notebook_title(nb))} <span class=counts>({html.escape(summary)})</span></li>"
         )
         for c in claims:
             cells = [path.stem[:2], f"<code>{html.escape(c['id'])}</code>", html.escape(c["claim"])]
-            cells += [html.escape(fmt(c["paper"])), html.escape(fmt(c["ours"]))]
-            cells.append(f'<b class="v-{c["verdict"].replace(" ", "-")}">{html.escape(c["verdict"])}</b>')
+            cells += [html.escape(fmt(c["paper"])), html.escape(shown_ours(c))]
+            title = f' title="stability {c["stability"]:.2f}"' if "stability" in c else ""
+            cells.append(f'<b class="v-{c["verdict"].replace(" ", "-")}"{title}>{html.escape(shown_verdict(c))}</b>')
             cells.append(html.escape(c.get("note", "")))
             table.append("<tr>" + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("notebook", "artefact", "claim", "paper", "ours", "verdict", "note"))
@@ -94,6 +104,8 @@ table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px 
 {chr(10).join(rows)}
 </ol>
 <h2>Every claim</h2>
+<p>"ours [low, high]": the 95 % bootstrap interval over the photographs, or the range over seeds
+(<code>make seeds</code>). A verdict marked ~ is unstable: fewer than 90 % of the resamples repeat it.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(table)}
 </tbody></table>

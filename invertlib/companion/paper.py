@@ -78,3 +78,15 @@ TABLE4 = {
 
 # Figure 3 (Section 4.4): centre of ||W^T z|| / ||z|| within 0.05 of 1, spread below about 0.05.
 FIG3 = {"center_tolerance": 0.05, "spread": 0.05, "D": 15}
+
+# Figure 2(c) (Section 4.2): the one-step relative reconstruction error ||x_hat - x|| / ||x|| of
+# random filters is "concentrated around 0.1-0.2" and "bounded under 0.5".
+FIG2C = {"median": (0.1, 0.2), "max": 0.5}
+
+# Table 1 (Sections 2.1 and 5.1): the filter sizes and the smallest and largest widths (channels) among which
+# cross-validation chose each network's architecture.
+TABLE1_GRID = {"ksize": (3, 5, 7), "width": (64, 2048)}
+
+# Figure 2 (Section 4.2): the setting of the random-filter experiments (filter length l, channels M, filters K,
+# input length D, nonzeros k).
+FIG2 = {"l": 5, "M": 32, "K": 96, "D": 32, "k": 10}

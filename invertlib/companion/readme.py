@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..vision.files import atomic_write_all
-from .claims import fmt
+from .claims import STABLE, fmt
 
 README_START = "<!-- reproduction-status:start -->"
 README_END = "<!-- reproduction-status:end -->"
@@ -39,6 +39,9 @@ class NotebookSummary:
     title: str
     counts: Mapping[str, int]
     runtime_s: float | None
+    with_interval: int = 0  # comparisons with the paper that record an interval
+    stable: int = 0  # comparisons whose verdict every resample (photographs, seeds) repeats at >= STABLE
+    unstable: int = 0  # comparisons with a stability below STABLE
 
     @property
     def claims(self) -> int:
@@ -102,16 +105,40 @@ def notebook_summaries(claims_dir: Path, *, notebook_dir: Path | None = None) ->
             title=_title(r["notebook"], notebook_dir),
             counts=verdict_counts(r["claims"]),
             runtime_s=r.get("runtime_s"),
+            **stability_counts(r["claims"]),
         )
         for r in _records(claims_dir)
     ]
+
+
+def stability_counts(claims: list[dict]) -> dict[str, int]:
+    """Of the comparisons with the paper: how many record an interval, and how many of those with
+    a stability are stable (>= STABLE) and unstable."""
+    paper = [c for c in claims if c["kind"] == "paper"]
+    stability = [c["stability"] for c in paper if "stability" in c]
+    return dict(
+        with_interval=sum("interval" in c for c in paper),
+        stable=sum(s >= STABLE for s in stability),
+        unstable=sum(s < STABLE for s in stability),
+    )
+
+
+def shown_ours(c: Mapping) -> str:
+    """A claim's value as the tables show it: "ours [low, high]" when it records an interval."""
+    interval = c.get("interval")
+    return f"{fmt(c['ours'])} [{fmt(interval[0])}, {fmt(interval[1])}]" if interval else fmt(c["ours"])
+
+
+def shown_verdict(c: Mapping) -> str:
+    """A claim's verdict, marked "~" when its stability is below STABLE (a resample changes it)."""
+    return c["verdict"] + (" ~" if c.get("stability", 1.0) < STABLE else "")
 
 
 def summary_table(claims_dir: Path, *, notebook_dir: Path | None = None, base: Path | None = None) -> str:
     """Markdown table, one row per notebook: what it reproduces, its verdict counts and runtime,
     and a last row with the totals. With `base` (the directory of the file the table goes in),
     each notebook's number links to its .ipynb in `notebook_dir`."""
-    head = ["notebook", "reproduces", *VERDICTS, "runtime (s)"]
+    head = ["notebook", "reproduces", *VERDICTS, "with interval", "stable", "unstable ~", "runtime (s)"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     summaries = notebook_summaries(claims_dir, notebook_dir=notebook_dir)
     for s in summaries:
@@ -120,14 +147,17 @@ def summary_table(claims_dir: Path, *, notebook_dir: Path | None = None, base: P
         if base is not None and path is not None and path.is_file():
             number = f"[{number}]({Path(os.path.relpath(path, base)).as_posix()})"
         runtime = "" if s.runtime_s is None else f"{s.runtime_s:.1f}"
-        cells = [number, _cell(s.title), *(str(s.counts[v]) for v in VERDICTS), runtime]
+        cells = [number, _cell(s.title), *(str(s.counts[v]) for v in VERDICTS)]
+        cells += [str(s.with_interval), str(s.stable), str(s.unstable), runtime]
         lines.append("| " + " | ".join(cells) + " |")
     if not summaries:
         lines.append("| | no claims files yet: run `make figures` |" + " |" * (len(head) - 2))
         return "\n".join(lines)
     totals = [str(sum(s.counts[v] for s in summaries)) for v in VERDICTS]
     runtime = sum(s.runtime_s for s in summaries if s.runtime_s is not None)
-    cells = ["**all**", f"{sum(s.claims for s in summaries)} claims", *totals, f"{runtime:.1f}"]
+    cells = ["**all**", f"{sum(s.claims for s in summaries)} claims", *totals]
+    cells += [str(sum(getattr(s, k) for s in summaries)) for k in ("with_interval", "stable", "unstable")]
+    cells += [f"{runtime:.1f}"]
     lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -142,8 +172,8 @@ def claims_table(claims_dir: Path) -> str:
     ]
     for record in records:
         for c in record["claims"]:
-            cells = [record["notebook"][:2], f"`{c['id']}`", _cell(c["claim"]), _cell(c["paper"]), _cell(c["ours"])]
-            cells += [f"**{c['verdict']}**", _cell(c.get("note", ""))]
+            cells = [record["notebook"][:2], f"`{c['id']}`", _cell(c["claim"]), _cell(c["paper"])]
+            cells += [shown_ours(c).replace("|", "\\|"), f"**{shown_verdict(c)}**", _cell(c.get("note", ""))]
             lines.append("| " + " | ".join(cells) + " |")
     if not records:
         lines.append("| | | no claims files yet: run `make figures` | | | | |")
@@ -166,6 +196,13 @@ cell records its claims. Kinds and verdicts:
   note explaining any difference;
 * a **finding** is a measurement the paper gives no number for: **recorded**.
 
+**Uncertainty.** A number that depends on the photographs shows its 95 % percentile bootstrap
+interval over the photographs, "ours [low, high]"; a number that depends only on random draws
+shows its range over seeds 0-N (`make seeds`). A verdict marked **~** is unstable: fewer than
+{STABLE:.0%} of the resamples (photographs, or seeds) repeat it. The per-notebook table counts the
+comparisons with an interval and the stable and unstable verdicts; the claims files hold each
+interval's method (`interval_method`), its stability and the seeds' verdict counts.
+
 Numbers are rounded to three significant digits; the claims files hold them in full.
 
 ## Per notebook
@@ -186,7 +223,10 @@ def readme_block(
     return (
         f"{summary_table(claims_dir, notebook_dir=notebook_dir, base=base)}\n\n"
         f"Every one of the {count} claims, with the paper's value, ours and the note on any difference: "
-        f"[{claims_file}]({claims_file}). Runtime: the notebook's kernel time in its last run."
+        f"[{claims_file}]({claims_file}), each with its 95 % interval over the photographs or its range over "
+        f"seeds where it depends on them. *Stable* / *unstable ~*: comparisons with the paper whose verdict at least "
+        f"{STABLE:.0%} of the resamples (photographs, seeds) repeat, or not. Runtime: the notebook's kernel time in "
+        "its last run."
     )
 
 

@@ -123,6 +123,19 @@ class LayerwiseOneStep:
             out[(layer, "randact")] = self.reconstructions[(layer, NO_MODEL, "randact")]
         return out
 
+    def per_image(self, geometry: str) -> pd.DataFrame:
+        """One row per (layer, kind, image) for `geometry` (the learned and random one-step
+        reconstructions) and the random activation: columns layer, kind, image (index in the batch),
+        error = ||x_hat - x|| / ||x|| of that image; the table's error is their mean. For resampling
+        the photographs (`stats.bootstrap_indices`)."""
+        parts = []
+        for (layer, kind), x_hat in self.codes(geometry).items():
+            if kind == "true":
+                continue
+            e = relative_error(x_hat, self.activations[layer])
+            parts.append(pd.DataFrame({"layer": layer, "kind": kind, "image": range(len(e)), "error": e.cpu().numpy()}))
+        return pd.concat(parts, ignore_index=True)
+
 
 def _pool_labels(net: FeatureNet, pools) -> dict:
     if isinstance(pools, Mapping):
