@@ -124,7 +124,7 @@ figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RU
 # stability.png). Each of those notebooks' claims files records its claims' range and stability
 # over the seeds from summary.json, so a new summary reruns them at the next `make figures`.
 SEEDS ?= 4
-SEED_NOTEBOOKS := 02 03 04 05 07 08 09 11
+SEED_NOTEBOOKS := 02 03 04 05 07 08 09 10 11
 SEED_CLAIMS := $(foreach n,$(SEED_NOTEBOOKS),$(filter figures/claims/$(n)_%,$(CLAIMS)))
 SEEDS_SUMMARY := figures/seeds/summary.json
 seeds: $(ENV_STAMP) data

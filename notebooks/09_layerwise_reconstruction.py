@@ -300,7 +300,8 @@ display(
         + ", ".join(f"{img_wide.loc[i, 'true']:.3f}" for i in layers)
         + f" at pool({layers[0]})-pool({layers[-1]}) (PSNR {true_psnr.max():.0f} to {true_psnr.min():.0f} dB; "
         f"against our goals: {goal_txt}). Both IHT reconstructions decode closer to the image than a random "
-        f"activation at {', '.join(f'pool({i})' for i in ordered) if ordered else 'no layer'}: "
+        f"activation at {', '.join(f'pool({i})' for i in ordered) if ordered else 'no layer'}. Learned and "
+        "random IHT against the random activation, the paper's values in parentheses: "
         + "; ".join(
             f"at layer {i} {img_wide.loc[i, 'learned']:.3f} and {img_wide.loc[i, 'random']:.3f} against "
             f"{img_wide.loc[i, 'randact']:.3f} (the paper: {paper_img['learned'][i]} and {paper_img['random'][i]} "

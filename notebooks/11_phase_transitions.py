@@ -24,7 +24,7 @@
 #
 # **Setting.** 1-D Gaussian filter banks with the paper's scaling ($\mathcal{N}(0,1)/\sqrt{M\ell}$ entries), $M = 8$ channels,
 # filters of length $\ell = 5$ on inputs of length $D = 16$ ($n = D - \ell + 1$ shifts, $MD$ rows); $\delta$ moves with
-# the number of filters $K$ (many at small $\delta$, few at large $\delta$; the first code cell prints them), $\rho$ with
+# the number of filters $K$ (many at small $\delta$, few at large $\delta$; printed below), $\rho$ with
 # $k$. Codes $z \in \mathcal{M}_k$ with nonzeros $U[-1, 1]$ (the paper's choice) and $x = W^Tz$, for two pooling models: regions of **2 shifts** (the 1-D
 # analogue of the paper's $2\times2$ regions; $\rho \le 1/(2\delta)$) and **one region per filter** (the theory's model of
 # Section 2.3; at most one nonzero per filter, $\rho \le K/(MD)$). Per $\delta$, 4 filter banks (and 4 Gaussian matrices),
@@ -49,7 +49,7 @@
 # (`invertlib.theory.dt_weak_threshold`; tested against a dense grid and against basis pursuit solved as a linear
 # programme). And **Theorem 3.1's boundary** with the constant $C$ that notebook 03 fits. By default (`thm31_C = None`)
 # $C$ is read from notebook 03's *published* claims, `figures/claims/03_model_rip_random_filters.json` (the committed
-# file, never a scratch run of notebook 03); `thm31_C` gives another value. The first code cell prints which.
+# file, never a scratch run of notebook 03); `thm31_C` gives another value. The code below prints which.
 #
 # **Cost.** The default grid (`deltas` x `rhos`, `n_trials` trials per cell, three methods, two pooling models, float32)
 # is what `make figures` runs (the README shows its measured runtime); `full=True` runs the finer grid set in the first
@@ -111,6 +111,9 @@ if full:
     deltas = np.round(np.arange(0.05, 0.96, 0.05), 2).tolist()
     rhos = np.round(np.r_[np.arange(0.008, 0.04, 0.008), np.arange(0.05, 0.76, 0.028)], 3).tolist()
     n_trials, n_banks = 40, 8
+
+# %%
+# the grid's number of filters per delta, and Theorem 3.1's constant
 # C: the published value of notebook 03 (its committed claims file), unless given as a parameter
 C = recorded("03_model_rip_random_filters", "thm31.C") if thm31_C is None else thm31_C
 C_source = (
@@ -335,9 +338,6 @@ blk = pool_rows(bounds[bounds["method"] == "model-IHT"], None).set_index("criter
 gap = {c: float(np.nanmedian(blk.loc[c, "rho50"] / blk.loc[c, "thm31_rho"])) for c in ("iht", "one_step")}
 gap_shown = {c: float(f"{v:.2g}") for c, v in gap.items()}  # two significant digits: 2,200 rather than 2,174
 thm_k = float(blk.loc["iht", "thm31_rho"].max()) * M * D  # the largest k Theorem 3.1 guarantees, over delta
-se_iht = bounds.loc[bounds["criterion"] == "iht", "se"]
-lost = int(cells["lost"].sum())
-late = int(cells["iht_success"].sum() - cells["iht_success_half"].sum() + lost)  # successes after n_iter // 2
 display(
     Markdown(
         f"* **Theorem 3.1 is a sufficient condition, far from sharp.** With $C = {C:.3f}$ ({C_source}), the "
@@ -349,11 +349,21 @@ display(
         f"$\\delta_{{2k}} \\le {thm33_delta_for(one_step_tol):.3f}$ for a bound of {one_step_tol}) the gap is about "
         f"{gap_shown['one_step']:,.0f}-fold. At this size the theorem, with this constant, "
         + ("guarantees nothing" if thm_k < 1 else "guarantees little")
-        + f", while the algorithms recover up to {float(blk.loc['iht', 'rho50'].max()) * M * D:.0f} nonzeros.\n"
+        + f", while the algorithms recover up to {float(blk.loc['iht', 'rho50'].max()) * M * D:.0f} nonzeros."
+    )
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+se_iht = bounds.loc[bounds["criterion"] == "iht", "se"]
+lost = int(cells["lost"].sum())
+late = int(cells["iht_success"].sum() - cells["iht_success_half"].sum() + lost)  # successes after n_iter // 2
+display(
+    Markdown(
         f"* **Uncertainty.** Error bars are the larger of the binomial and the cluster-robust ({n_banks} random "
-        f"matrices per $\\delta$) standard errors, {se_iht.min():.3f}-{se_iht.max():.3f} in $\\rho$. A rerun with other "
-        "draws (float64, 2 matrices per $\\delta$) moved the boundaries by a few standard errors: the matrices vary "
-        "more than a few draws capture. A run of the fine grid (`full=True`) put model-IHT's boundaries slightly "
+        f"matrices per $\\delta$) standard errors, {se_iht.min():.3f}-{se_iht.max():.3f} in $\\rho$. A rerun with "
+        "other draws (float64, 2 matrices per $\\delta$) moved the boundaries by a few standard errors: the matrices "
+        "vary more than a few draws capture. A run of the fine grid (`full=True`) put model-IHT's boundaries slightly "
         "higher, with the same ratios to plain IHT and to the Gaussian matrix and the same gaps to the theory.\n"
         "* **More iterations "
         + ("never lost a success" if lost == 0 else f"lost {lost} successes")

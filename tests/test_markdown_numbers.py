@@ -49,10 +49,7 @@ def _numbers_of(value) -> list[float]:
     return [float(value)]
 
 
-PAPER_VALUES = sorted(
-    {x for name in dir(paper) if name.isupper() for x in _numbers_of(getattr(paper, name))}
-    | {x / 100 for name in dir(paper) if name.isupper() for x in _numbers_of(getattr(paper, name))}
-)
+PAPER_VALUES = sorted({x for name in dir(paper) if name.isupper() for x in _numbers_of(getattr(paper, name))})
 
 
 def _parameters(nb) -> list[float]:

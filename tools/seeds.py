@@ -30,6 +30,7 @@ SEED_NOTEBOOKS = (
     "07_filter_coherence",
     "08_vgg_model_rip",
     "09_layerwise_reconstruction",
+    "10_alexnet_supplement",
     "11_phase_transitions",
 )
 
