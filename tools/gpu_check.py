@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from notebook_run import papermill_command
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "gpu-check"
@@ -61,19 +62,7 @@ def notebook(stem: str, device: str) -> dict:
     regression = _load("claims_regression", ROOT / "tests" / "test_claims_regression.py")
     figures = OUT / "figures"
     env = dict(os.environ, INVERTLIB_FIGURES_DIR=str(figures))
-    cmd = [
-        str(Path(sys.executable).parent / "papermill"),
-        "--no-progress-bar",
-        "-k",
-        "invertlib",
-        "--cwd",
-        "notebooks",
-        f"notebooks/{stem}.ipynb",
-        str(OUT / f"{stem}.ipynb"),
-        "-p",
-        "device",
-        device,
-    ]
+    cmd = papermill_command(stem, OUT / f"{stem}.ipynb", device=device)
     start = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     wall = time.perf_counter() - start

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from notebook_run import papermill_command
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -43,19 +45,7 @@ def run_one(stem: str, seed: int, out: Path) -> float | None:
         return None
     run_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, INVERTLIB_FIGURES_DIR=str(run_dir))
-    cmd = [
-        str(Path(sys.executable).parent / "papermill"),
-        "--no-progress-bar",
-        "-k",
-        "invertlib",
-        "--cwd",
-        "notebooks",
-        f"notebooks/{stem}.ipynb",
-        str(run_dir / f"{stem}.ipynb"),
-        "-p",
-        "seed",
-        str(seed),
-    ]
+    cmd = papermill_command(stem, run_dir / f"{stem}.ipynb", seed=seed)
     start = time.perf_counter()
     with open(run_dir / f"{stem}.log", "w") as log:
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env).returncode

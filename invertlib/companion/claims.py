@@ -246,16 +246,7 @@ class Claims:
         resampled = None
         if spread is not None:
             resampled = [verdict_for(d, tol) for d in np.abs(np.asarray(spread.resamples, dtype=float) - float(paper))]
-        entry = self.paper(
-            id,
-            claim,
-            paper=paper,
-            ours=ours,
-            verdict=verdict,
-            note=caveat if verdict == "matched" else note,
-            spread=spread,
-            verdict_resamples=resampled,
-        )
+        entry = self._decided(id, claim, paper, ours, verdict, note, caveat, spread, resampled)
         entry.extra = {"tol": list(_ladder(tol)), **entry.extra}
         return entry
 
@@ -288,6 +279,10 @@ class Claims:
             if p.shape != m.shape:
                 raise ValueError(f"partly_resamples: expected {m.shape} like matched_resamples, got {p.shape}")
             resampled = np.where(m, "matched", np.where(p, "partly", "not matched"))
+        return self._decided(id, claim, paper, ours, verdict, note, caveat, spread, resampled)
+
+    def _decided(self, id, claim, paper, ours, verdict, note, caveat, spread, resampled) -> Claim:
+        """`paper` for a verdict compare or judge decided: `note` when not matched, else `caveat`."""
         return self.paper(
             id,
             claim,
