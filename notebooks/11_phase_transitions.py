@@ -287,7 +287,11 @@ display(
         "* **The pooling model adds "
         + ("nothing measurable" if n_apart == 0 else "little")
         + " to IHT here.** Model-IHT and plain top-$k$ IHT on the same $W^T$ have the same boundary within two "
-        + ("standard errors at every $\\delta$" if n_apart == 0 else f"standard errors but at {n_apart} boundaries")
+        + (
+            "standard errors at every $\\delta$ where both are bracketed"
+            if n_apart == 0
+            else f"standard errors but at {n_apart} boundaries"
+        )
         + f" (mean ratio {ratio_plain:.2f} with regions of 2 shifts), for regions of 2 shifts and for one region per "
         + "filter ("
         + "; ".join(
@@ -328,7 +332,7 @@ display(
         f"nonzeros of {M * D} rows), about {100 * np.nanmedian(os2['model-IHT'] / iht2['model-IHT']):.0f} % of the IHT "
         f"boundary (median over $\\delta$, regions of 2 shifts; Gaussian matrix: {os2['IHT (Gaussian)'].min():.2f}-"
         f"{os2['IHT (Gaussian)'].max():.2f}). This is the regime of Figure 2(c) ($k = {FIG2['k']}$ of "
-        f"$MD = {FIG2['M'] * FIG2['D']}$ rows, $\\rho \\approx {fig2_rho:.2g}$)."
+        f"$MD = {FIG2['M'] * FIG2['D']}$ rows, $\\rho \\approx {fig2_rho:.1g}$)."
     )
 )
 
@@ -340,8 +344,9 @@ gap_shown = {c: float(f"{v:.2g}") for c, v in gap.items()}  # two significant di
 thm_k = float(blk.loc["iht", "thm31_rho"].max()) * M * D  # the largest k Theorem 3.1 guarantees, over delta
 display(
     Markdown(
-        f"* **Theorem 3.1 is a sufficient condition, far from sharp.** With $C = {C:.3f}$ ({C_source}), the "
-        "largest $k$ for which it guarantees the $\\mathcal{M}_k^3$-RIP constant "
+        "* **Theorem 3.1 is a sufficient condition, far from sharp.** With "
+        + ("notebook 03's published" if thm31_C is None else "the given")
+        + f" $C = {C:.3f}$, the largest $k$ for which it guarantees the $\\mathcal{{M}}_k^3$-RIP constant "
         f"{recovery_delta} that model-IHT's recovery guarantee asks for is "
         + ("below one nonzero at every $\\delta$" if thm_k < 1 else f"at most {thm_k:.0f} nonzeros")
         + f" ($\\rho \\approx 10^{{{np.log10(blk.loc['iht', 'thm31_rho'].median()):.0f}}}$), about "
@@ -349,7 +354,8 @@ display(
         f"$\\delta_{{2k}} \\le {thm33_delta_for(one_step_tol):.3f}$ for a bound of {one_step_tol}) the gap is about "
         f"{gap_shown['one_step']:,.0f}-fold. At this size the theorem, with this constant, "
         + ("guarantees nothing" if thm_k < 1 else "guarantees little")
-        + f", while the algorithms recover up to {float(blk.loc['iht', 'rho50'].max()) * M * D:.0f} nonzeros."
+        + f", while the algorithms recover up to {float(blk.loc['iht', 'rho50'].max()) * M * D:.0f} nonzeros "
+        "(one region per filter)."
     )
 )
 
