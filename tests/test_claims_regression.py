@@ -7,7 +7,6 @@ Runs when INVERTLIB_FRESH_CLAIMS names the fresh claims directory (`make regress
 numbers themselves, so a change in the fourth significant digit of a claim is seen too.
 """
 
-import fnmatch
 import json
 import math
 import os
@@ -16,23 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from invertlib.companion.claims import RERUN_TOLERANCE, rerun_tolerance
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "figures" / "claims"
 FRESH = os.environ.get("INVERTLIB_FRESH_CLAIMS")
 
-# Same seed, same machine type: the numbers repeat to rounding. The default allows for a different
-# thread count's summation order; notebook 05 trains networks with minibatch SGD, where such
-# rounding differences can flip a few test images (0.5 percentage points of accuracy).
-DEFAULT = {"rel": 1e-6, "abs": 1e-9}
-TOLERANCES = {  # "notebook/claim id" (fnmatch) -> tolerance; the first pattern that matches wins
-    "05_random_filter_classification/table1.*": {"rel": 0.02, "abs": 0.5},
-}
+# Same seed, same machine type: the numbers repeat to rounding (the library's rerun tolerances).
+DEFAULT = RERUN_TOLERANCE
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
 def tolerance(notebook: str, claim_id: str) -> dict:
-    key = f"{notebook}/{claim_id}"
-    return next((t for pattern, t in TOLERANCES.items() if fnmatch.fnmatchcase(key, pattern)), DEFAULT)
+    return rerun_tolerance(notebook, claim_id)
 
 
 def differences(committed, fresh, tol, where="") -> list[str]:

@@ -145,13 +145,29 @@ def test_attach_seeds_fills_interval_and_lowest_stability(tmp_path):
     b = Claim("b", "paper", "x", 0.1, 0.1, "matched", "")
     b.extra.update(interval=[0.05, 0.15], interval_method="percentile bootstrap", stability=0.95)
     n = Claim("n", "finding", "x", "", 5, "recorded", "")
-    assert seeds.attach_seeds("02_demo", [a, b, n], summary=path) == 2
+    assert seeds.attach_seeds("02_demo", [a, b, n], seed=0, summary=path) == (2, [])
     assert a.extra["interval"] == [0.99, 1.02] and a.extra["interval_method"] == "range over seeds 0-2 (make seeds)"
     assert a.extra["stability"] == 1.0 and a.extra["seeds"]["verdicts"] == {"matched": 3}
     assert b.extra["interval"] == [0.05, 0.15]  # its own interval stays; the seeds' is in "seeds"
     assert b.extra["seeds"]["interval"] == [0.1, 0.3] and b.extra["stability"] == pytest.approx(2 / 3)
     assert n.extra == {}  # the same number at every seed: no interval
-    assert seeds.attach_seeds("03_other", [a], summary=path) == 0
+    assert seeds.attach_seeds("03_other", [a], seed=0, summary=path) == (0, [])
+
+
+def test_attach_seeds_describes_only_the_runs_it_summarised(tmp_path):
+    published, runs = _runs(tmp_path)
+    path = seeds.write_summary(published, runs, [0, 1, 2], ["02_demo"], tmp_path / "summary")[1]
+
+    def fresh(ours, verdict="matched"):
+        return Claim("a", "paper", "x", 1.0, ours, verdict, "")
+
+    at_seed_1 = fresh(1.02)
+    assert seeds.attach_seeds("02_demo", [at_seed_1], seed=1, summary=path) == (1, [])
+    assert at_seed_1.extra["seeds"]["interval"] == [0.99, 1.02]
+    other_parameters, other_seed = fresh(1.05), fresh(1.0)
+    assert seeds.attach_seeds("02_demo", [other_parameters], seed=0, summary=path) == (0, ["a"])
+    assert seeds.attach_seeds("02_demo", [other_seed], seed=7, summary=path) == (0, ["a"])
+    assert other_parameters.extra == {} and other_seed.extra == {}
 
 
 def test_unpublished_runs_go_to_build_runs(tmp_path, monkeypatch):

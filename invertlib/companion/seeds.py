@@ -66,7 +66,7 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per claim over the seeds of `runs` (from `load_runs`): notebook, id, kind, verdict
     (seed 0's), n_seeds, mean, sd (ddof 1), min, max of the numbers, one count column per verdict,
     stability (share of seeds with seed 0's verdict), varies (the number or the verdict moves),
-    and values (the number of every seed, in seed order). Claims missing from some seed's run
+    values (the number of every seed, in seed order) and verdict_per_seed. Claims missing from some seed's run
     (a notebook changed between runs) are an error."""
     seeds = sorted(runs["seed"].unique())
     out = []
@@ -94,6 +94,7 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
                 stability=counts[verdict0] / len(seeds),
                 varies=spread or len(counts) > 1,
                 values=[None if math.isnan(v) else float(v) for v in values],
+                verdict_per_seed=list(g["verdict"]),
             )
         )
     return pd.DataFrame(out)
@@ -105,7 +106,7 @@ def write_summary(published: Path, runs: Path, seeds: list[int], stems: list[str
     table = summarise(load_runs(published, runs, seeds, stems))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv = table.drop(columns="values").assign(
+    csv = table.drop(columns=["values", "verdict_per_seed"]).assign(
         **{f"seed{s}": [v[i] for v in table["values"]] for i, s in enumerate(seeds)}
     )
     record = {
@@ -150,16 +151,26 @@ def seed_entries(notebook: str, summary: Path | None = None) -> tuple[list[int],
     return record["seeds"], record["notebooks"].get(notebook, {})
 
 
-def attach_seeds(notebook: str, claims: list, summary: Path | None = None) -> int:
+def attach_seeds(notebook: str, claims: list, *, seed: int, summary: Path | None = None) -> tuple[int, list[str]]:
     """Give each comparison and finding of `claims` (Claim objects) whose number or verdict moves
     with the seed its ``seeds`` entry, and, without an interval of its own, the seeds' range as
-    ``interval``; ``stability`` becomes the lowest of the photographs' and the seeds'. Returns the
-    number of claims given one."""
+    ``interval``; ``stability`` becomes the lowest of the photographs' and the seeds'.
+
+    The summary describes the default parameters at its seeds: a claim gets its entry only when
+    this run (`seed`) is one of them and the claim's number and verdict are the summary's at that
+    seed (within `claims.rerun_tolerance`), so a run with other parameters or another seed is not
+    described by runs it is not one of. Returns (the number of claims given an entry, the ids of
+    the moving claims that were not, because the run differs)."""
+    from .claims import rerun_tolerance
+
     seeds, entries = seed_entries(notebook, summary)
-    given = 0
+    given, skipped = 0, []
     for c in claims:
         e = entries.get(c.id)
         if e is None or c.kind not in ("paper", "finding") or not e["varies"]:
+            continue
+        if not _same_run(c, e, seeds, seed, rerun_tolerance(notebook, c.id)):
+            skipped.append(c.id)
             continue
         span = f"{seeds[0]}-{seeds[-1]}"
         block = {"seeds": span, "verdicts": {v: e[v] for v in VERDICTS if e[v]}}
@@ -174,4 +185,18 @@ def attach_seeds(notebook: str, claims: list, summary: Path | None = None) -> in
         if "stability" in block:
             c.extra["stability"] = min(c.extra.get("stability", 1.0), block["stability"])
         given += 1
-    return given
+    return given, skipped
+
+
+def _same_run(claim, entry: dict, seeds: list[int], seed, tol: dict) -> bool:
+    """Whether `claim` is the summary's claim at `seed`: that seed is summarised, the verdict is the
+    same and the number (where it is one) within `tol`."""
+    if seed not in seeds:
+        return False
+    i = seeds.index(seed)
+    if entry["verdict_per_seed"][i] != claim.verdict:
+        return False
+    value, ours = entry["values"][i], _number(claim.ours)
+    if value is None or math.isnan(ours):
+        return value is None and math.isnan(ours)
+    return abs(ours - value) <= tol["abs"] + tol["rel"] * abs(value)
