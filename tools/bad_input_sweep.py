@@ -233,6 +233,17 @@ case("logistic_boundary(one rho)", stats.logistic_boundary, [0.1, 0.1], [3, 1], 
 case("logistic_boundary(lengths differ)", stats.logistic_boundary, [0.1, 0.2, 0.3], [3, 1], [10, 10])
 case("logistic_boundary(trials=0)", stats.logistic_boundary, [0.1, 0.2], [0, 0], [0, 10])
 case("logistic_boundary(one group)", stats.logistic_boundary, [0.1, 0.2], [3, 1], [10, 10], groups=[0, 0])
+
+# ---- uncertainty (bootstrap over photographs)
+_ng = np.random.default_rng(0)
+case("bootstrap_indices(n_units=1)", stats.bootstrap_indices, 1, generator=_ng)
+case("bootstrap_indices(generator=seed)", stats.bootstrap_indices, 5, generator=0)
+case("bootstrap_indices(n_resamples=0)", stats.bootstrap_indices, 5, generator=_ng, n_resamples=0)
+case("percentile_interval(NaN resample)", stats.percentile_interval, 0.0, [1.0, nan], n_units=3)
+case("percentile_interval(one resample)", stats.percentile_interval, 0.0, [1.0], n_units=3)
+case("percentile_interval(level=1)", stats.percentile_interval, 0.0, [1.0, 2.0], n_units=3, level=1.0)
+case("correlation_rows(lengths differ)", stats.correlation_rows, np.ones((2, 3)), [1.0, 2.0])
+case("correlation_rows(1-D rows)", stats.correlation_rows, np.ones(3), [1.0, 2.0, 3.0])
 _grid = dict(M=2, D=8, l=3, pool=2, n_trials=2, n_banks=1, n_iter=2, generator=g)
 for name, kw in {
     "n_trials not a multiple of n_banks": dict(n_trials=3, n_banks=2),
