@@ -106,7 +106,7 @@ figures: $(CLAIMS) | env data
 figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RUN) | $(ENV_STAMP) data
 	@mkdir -p $(RUN_DIR) figures/claims
 	@start=$$(date +%s); echo "== $*"; \
-	if ! INVERTLIB_PUBLISH=1 $(PAPERMILL) $< $(RUN_DIR)/$*.ipynb >$(RUN_DIR)/$*.log 2>&1; then \
+	if ! env -u INVERTLIB_FIGURES_DIR INVERTLIB_PUBLISH=1 $(PAPERMILL) $< $(RUN_DIR)/$*.ipynb >$(RUN_DIR)/$*.log 2>&1; then \
 	  tail -n 30 $(RUN_DIR)/$*.log; \
 	  if [ -f $@ ]; then touch -d @0 $@; fi; \
 	  echo; echo "make figures: notebook $* FAILED. Executed copy with the error: $(RUN_DIR)/$*.ipynb," \
@@ -119,7 +119,7 @@ figures/claims/%.json: notebooks/%.ipynb notebooks/%.py $(LIB_INPUTS) $(FORCE_RU
 
 # ---------------------------------------------------------------------------------------------
 # Seeds: the notebooks whose claims depend on random draws, rerun with seeds 1..SEEDS into
-# build/seeds/seed<k>/ (a run already there is not repeated), never into figures/; the summary of
+# build/seeds/seed<k>/ (a run that executed the current code is not repeated), never into figures/; the summary of
 # seeds 0..SEEDS (seed 0: the published claims) goes to figures/seeds/ (summary.csv, summary.json,
 # stability.png). Each of those notebooks' claims files records its claims' range and stability
 # over the seeds from summary.json, so a new summary reruns them at the next `make figures`.
@@ -128,8 +128,7 @@ SEED_NOTEBOOKS := 02 03 04 05 07 08 09 10 11
 SEED_CLAIMS := $(foreach n,$(SEED_NOTEBOOKS),$(filter figures/claims/$(n)_%,$(CLAIMS)))
 SEEDS_SUMMARY := figures/seeds/summary.json
 seeds: $(ENV_STAMP) data
-	$(PY) tools/seeds.py --seeds $(SEEDS) --notebooks $(subst $() ,$(comma),$(SEED_NOTEBOOKS))
-comma := ,
+	$(PY) tools/seeds.py --seeds $(SEEDS) $(if $(SEEDS_FRESH),--fresh)
 $(SEED_CLAIMS): $(wildcard $(SEEDS_SUMMARY))
 
 # Notebook 11 draws Theorem 3.1's boundary with the constant C that notebook 03 fits (its claims file).

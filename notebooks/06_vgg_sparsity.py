@@ -128,7 +128,7 @@ plt.show()
 # percentile interval and the *stability* of each verdict, the share of resamples that give the same one.
 
 # %%
-per_image = np.stack([sparsity[n] for n in table["layer"]], axis=1)  # (images, 18 layers), % nonzero
+per_image = np.stack([sparsity[n].cpu().numpy() for n in table["layer"]], axis=1)  # (images, 18 layers), % nonzero
 idx = bootstrap_indices(len(names), generator=il.numpy_generator(seed), n_resamples=n_resamples)
 resampled = per_image[idx].mean(axis=1)  # (resamples, 18): the table's row on every resample
 rho_resampled = correlation_rows(resampled, table["paper"])

@@ -146,6 +146,8 @@ display(
 dups = [name[r.layer] for r in table4.itertuples() if r.near_duplicates > 0]
 n_dead = int(table4["dead_filters"].sum())
 n_shift_above = int((with_shifts > table4["paper_learned"]).sum())
+hed_more = compare_hed and bool((table4["hed_learned_extra"] > learned).all())
+hed_why = ": fine-tuning for edges created near-duplicate filters, which is why the earlier stand-in could not match"
 display(
     Markdown(
         "The distributions show how fragile that summary is: the median $|\\cos|$ of learned filters is small "
@@ -159,13 +161,9 @@ display(
         + (", so the paper's numbers cannot come from that variant. " if 2 * n_shift_above > len(table4) else ". ")
         + (
             "The edge-fine-tuned VGG16 (extra column) is "
-            + (
-                "more coherent at every layer"
-                if (table4["hed_learned_extra"] > learned).all()
-                else "not more coherent everywhere"
-            )
-            + f" ({table4['hed_learned_extra'].min():.3g}-{table4['hed_learned_extra'].max():.3g}): fine-tuning "
-            "for edges created near-duplicate filters, which is why the earlier stand-in could not match this table."
+            + ("more coherent at every layer" if hed_more else "not more coherent everywhere")
+            + f" ({table4['hed_learned_extra'].min():.3g}-{table4['hed_learned_extra'].max():.3g})"
+            + (f"{hed_why} this table." if hed_more else ".")
             if compare_hed
             else ""
         )

@@ -280,8 +280,13 @@ display(
         "random activation's $\\sqrt 2$, random filters "
         f"{'the better at every layer' if random_better else 'not always the better'}, and the learned error "
         f"{act_wide.loc[4, 'learned']:.3f} at layer 4 against the paper's {TABLE3['act']['learned'][4]}. At layers "
-        f"1-3 ours differ from the paper's by {gap.min().min():+.2f} to {gap.max().max():+.2f}: $k$ comes from our "
-        f"sparsity, lower than the paper's in these blocks (notebook 06). {max(iht_iters)} model-IHT iterations (on "
+        f"1-3 ours differ from the paper's by {gap.min().min():+.2f} to {gap.max().max():+.2f}"
+        + (
+            ": $k$ comes from our sparsity, lower than the paper's in these blocks (notebook 06). "
+            if gap.max().max() < 0
+            else ". "
+        )
+        + f"{max(iht_iters)} model-IHT iterations (on "
         f"the first {iht_images} images) take the errors to {last.min():.2f}-{last.max():.2f}."
     )
 )
@@ -308,9 +313,9 @@ display(
             f"against {paper_img['randact'][i]})"
             for i in layers
         )
-        + ". From pool(4) (Figure 4) the IHT reconstructions and a random activation decode into nearly the picture "
-        "the true activation gives, because at that depth the switches carry most of the information (the paper's "
-        "Section 5)."
+        + ". Figure 4 shows how close the pool(4) decodings of the IHT reconstructions and of a random activation "
+        "come to that of the true activation: at that depth the switches carry most of the information (the "
+        "paper's Section 5)."
     )
 )
 

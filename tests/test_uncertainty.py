@@ -100,6 +100,18 @@ def test_judge_reads_the_resampled_conditions(out):
         partly_resamples=p,
     )  # fmt: skip
     assert entry.extra["stability"] == 0.75
+    with pytest.raises(ValueError, match="partly_resamples"):  # a "partly" verdict needs its resampled condition
+        c.judge(
+            "p", "x", paper="<", ours=1, matched=False, partly=True, spread=_spread(np.ones(200)), matched_resamples=m
+        )
+    both = c.judge(
+        "q", "x", paper="<", ours=1, matched=False, partly=True, note="why", spread=_spread(np.ones(200)),
+        matched_resamples=m,
+        partly_resamples=np.ones(200, bool),
+    )  # fmt: skip
+    assert both.verdict == "partly" and both.extra["stability"] == 0.25
+    inf = c.compare("r", "x", paper=1.0, ours=1.0, tol=(0.01, float("inf")))
+    assert inf.extra["tol"] == [0.01, None]
     with pytest.raises(ValueError, match="verdict_resamples"):
         c.paper("k", "x", paper=1, ours=1, verdict="matched", spread=_spread(np.ones(5)), verdict_resamples=["matched"])
     with pytest.raises(TypeError, match="spread"):

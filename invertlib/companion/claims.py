@@ -265,7 +265,8 @@ class Claims:
         if spread is not None:
             resampled = [verdict_for(d, tol) for d in np.abs(np.asarray(spread.resamples, dtype=float) - float(paper))]
         entry = self._decided(id, claim, paper, ours, verdict, note, caveat, spread, resampled)
-        entry.extra = {"tol": list(_ladder(tol)), **entry.extra}
+        # an infinite rung (no "not matched") is recorded as null: JSON has no Infinity
+        entry.extra = {"tol": [t if math.isfinite(t) else None for t in _ladder(tol)], **entry.extra}
         return entry
 
     def judge(
@@ -292,6 +293,11 @@ class Claims:
         verdict = "matched" if matched else ("partly" if partly else "not matched")
         resampled = None
         if matched_resamples is not None:
+            if partly and partly_resamples is None:
+                raise ValueError(
+                    f"partly_resamples: claim {id!r} can be 'partly', so its stability needs the partly condition "
+                    "on every resample too (np.ones(n, bool) when it always holds)"
+                )
             m = np.asarray(matched_resamples, dtype=bool).reshape(-1)
             p = np.zeros_like(m) if partly_resamples is None else np.asarray(partly_resamples, dtype=bool).reshape(-1)
             if p.shape != m.shape:

@@ -102,7 +102,8 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 def write_summary(published: Path, runs: Path, seeds: list[int], stems: list[str], out_dir: Path) -> list[Path]:
     """Summarise seeds `seeds` of notebooks `stems` (see `load_runs`) into out_dir: summary.csv,
-    summary.json (read by `attach_seeds`) and stability.png. Returns the paths written."""
+    summary.json (read by `attach_seeds`) and stability.png. Returns the paths written: none when
+    summary.json would not change (so that `make figures` does not rerun the notebooks)."""
     table = summarise(load_runs(published, runs, seeds, stems))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,12 +121,15 @@ def write_summary(published: Path, runs: Path, seeds: list[int], stems: list[str
         },
     }
     paths = [out_dir / "summary.csv", out_dir / "summary.json", out_dir / "stability.png"]
-    atomic_write(paths[0], lambda tmp: csv.to_csv(tmp, index=False, float_format="%.6g"))
-    atomic_write(paths[1], lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
+    text = json.dumps(record, indent=1) + "\n"
+    if paths[1].exists() and paths[1].read_text(encoding="utf-8") == text and all(p.exists() for p in paths):
+        return []  # unchanged: leave the files (and the claims that depend on them) alone
     from .plotting import seeds_figure
 
     fig = seeds_figure(table, seeds)
+    atomic_write(paths[0], lambda tmp: csv.to_csv(tmp, index=False, float_format="%.6g"))
     atomic_write(paths[2], lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    atomic_write(paths[1], lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return paths
 
 
