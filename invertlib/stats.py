@@ -185,8 +185,12 @@ def bootstrap_interval(
     )
 
 
+FEW_UNITS = 10  # below this many units a percentile interval is too narrow (it undercovers): the text says so
+
+
 def _method(n_units: int, units: str, n_resamples: int, of: str = "") -> str:
-    return f"percentile bootstrap{f' of {of}' if of else ''} over the {n_units} {units}, {n_resamples} resamples"
+    text = f"percentile bootstrap{f' of {of}' if of else ''} over the {n_units} {units}, {n_resamples} resamples"
+    return text + (f" (only {n_units} {units}: the interval is too narrow)" if n_units < FEW_UNITS else "")
 
 
 def bootstrap_indices(n_units: int, *, generator: np.random.Generator, n_resamples: int = 2000) -> np.ndarray:

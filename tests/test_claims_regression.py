@@ -85,8 +85,6 @@ def test_fresh_claims_match_the_committed_numbers(committed):
         # the uncertainty: the tolerance used, the interval (photographs' bootstrap or seeds' range)
         # and the stability, like the other numbers; the method text and seed counts exactly
         for field in ("tol", "interval", "stability", "interval_method", "seeds"):
-            if field in n and field not in c:  # TODO(issue 22): strict again once figures/claims are rerun
-                continue
             if (field in c) != (field in n):
                 problems.append(f"{cid}.{field}: {'missing' if field in c else 'new'} in the fresh run")
             elif field not in c:

@@ -71,8 +71,15 @@ def _shown(text: str) -> tuple[float, int]:
 
 
 def _is_one_of(text: str, values) -> bool:
+    """`text` is one of `values` as written, or rounded to two or more significant digits (the
+    paper's 49.1 % as "49 %"); a one-digit rounding ("0.4" for 0.423) is too coarse to tell."""
     x, decimals = _shown(text)
-    return any(math.isclose(abs(x), round(abs(v), decimals), rel_tol=1e-9, abs_tol=1e-12) for v in values)
+    digits = len(text.replace(",", "").replace(".", "").lstrip("+-−0"))
+    return any(
+        math.isclose(abs(x), abs(v), rel_tol=1e-9, abs_tol=1e-12)
+        or (digits >= 2 and math.isclose(abs(x), round(abs(v), decimals), rel_tol=1e-9, abs_tol=1e-12))
+        for v in values
+    )
 
 
 def allowed() -> dict[str, set[str]]:
@@ -134,3 +141,4 @@ def test_the_scan_reads_numbers_and_skips_references(tmp_path):
     path = tmp_path / "99_demo.ipynb"
     nbformat.write(nb, path)
     assert [s.split(" in ")[0] for s in stray_numbers(path)] == ["'0.517'", "'1,234'"]
+    assert _is_one_of("0.42", [0.423]) and _is_one_of("49", [49.1]) and not _is_one_of("0.4", [0.423])

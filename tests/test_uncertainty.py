@@ -60,6 +60,11 @@ def test_percentile_interval_reads_the_quantiles():
 def test_bootstrap_interval_names_its_method():
     res = bootstrap_interval(np.arange(10.0), generator=numpy_generator(0), n_resamples=100, units="photographs")
     assert res.method == "percentile bootstrap over the 10 photographs, 100 resamples"
+    few = percentile_interval(0.0, [0.0, 1.0], n_units=6, units="photographs", of="the mean ratio")
+    assert few.method == (
+        "percentile bootstrap of the mean ratio over the 6 photographs, 2 resamples "
+        "(only 6 photographs: the interval is too narrow)"
+    )
 
 
 def test_compare_records_interval_stability_and_tolerance(out):
