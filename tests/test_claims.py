@@ -16,7 +16,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 from invertlib import Claims  # noqa: E402
 from invertlib.companion.claims import fmt  # noqa: E402
 from invertlib.companion.plotting import save_figure, save_table  # noqa: E402
-from invertlib.companion.readme import README_END, README_START, VERDICTS, update_readme  # noqa: E402
+from invertlib.companion.readme import (  # noqa: E402
+    README_END,
+    README_START,
+    VERDICTS,
+    shown_ours,
+    shown_verdict,
+    stability_counts,
+    update_readme,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,9 +135,12 @@ def test_committed_readme_summary_counts_the_claims_files():
     assert len(rows) == len(records) + 1
     for row, record in zip(rows, records, strict=False):
         assert row[0].startswith(f"[{record['notebook'][:2]}](notebooks/{record['notebook']}.ipynb)")
-        assert [int(x) for x in row[2:-1]] == [sum(c["verdict"] == v for c in record["claims"]) for v in VERDICTS]
+        counts = [sum(c["verdict"] == v for c in record["claims"]) for v in VERDICTS]
+        stability = stability_counts(record["claims"])
+        assert [int(x) for x in row[2:-1]] == counts + [stability[k] for k in ("with_interval", "stable", "unstable")]
         assert float(row[-1]) == pytest.approx(record["runtime_s"], abs=0.05)
     total = [sum(c["verdict"] == v for r in records for c in r["claims"]) for v in VERDICTS]
+    total += [sum(stability_counts(r["claims"])[k] for r in records) for k in ("with_interval", "stable", "unstable")]
     assert [int(x) for x in rows[-1][2:-1]] == total
 
 
@@ -140,7 +151,8 @@ def test_committed_claims_file_has_one_row_per_claim():
     claims = [(r["notebook"][:2], c) for r in _committed_records() for c in r["claims"]]
     assert len(rows) == len(claims)
     for row, (number, c) in zip(rows, claims, strict=True):
-        assert (row[0], row[1], row[5]) == (number, f"`{c['id']}`", f"**{c['verdict']}**")
+        assert (row[0], row[1], row[5]) == (number, f"`{c['id']}`", f"**{shown_verdict(c)}**")
+        assert row[4] == shown_ours(c).replace("|", "\\|")
 
 
 def test_save_figure_and_table_are_complete_and_named(out):
