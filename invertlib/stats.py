@@ -241,3 +241,14 @@ def correlation_rows(rows, target) -> np.ndarray:
     t = target - target.mean()
     with np.errstate(invalid="ignore", divide="ignore"):
         return centred @ t / (np.linalg.norm(centred, axis=1) * np.linalg.norm(t))
+
+
+def rank_correlation_rows(rows, target) -> np.ndarray:
+    """Spearman's rank correlation of every row of `rows` (R, L) with `target` (L,), shape (R,): the
+    Pearson correlation (`correlation_rows`) of their ranks (ties get their mean rank)."""
+    rows, target = to_numpy(rows).astype(float), to_numpy(target).astype(float).reshape(-1)
+    if rows.ndim != 2 or rows.shape[1] != len(target) or len(target) < 2:
+        raise ValueError(
+            f"rows: expected (R, L) with L = len(target) >= 2, got rows {rows.shape} and target {target.shape}"
+        )
+    return correlation_rows(scipy.stats.rankdata(rows, axis=1), scipy.stats.rankdata(target))

@@ -259,3 +259,18 @@ def test_correlation_rows_matches_numpy():
     assert np.isnan(correlation_rows(np.ones((1, 18)), target)[0])
     with pytest.raises(ValueError, match="rows"):
         correlation_rows(rows, target[:5])
+
+
+def test_rank_correlation_rows_matches_scipy():
+    import scipy.stats
+
+    from invertlib.stats import rank_correlation_rows
+
+    rng = np.random.default_rng(0)
+    rows, target = rng.normal(size=(6, 4)), np.array([0.64, 0.58, 0.46, 0.41])
+    rows[0] = [0.423, 0.692, 0.326, 0.379]  # the paper's Table 3 learned image errors: rho 0.6
+    expected = [scipy.stats.spearmanr(r, target).statistic for r in rows]
+    assert np.allclose(rank_correlation_rows(rows, target), expected)
+    assert rank_correlation_rows(rows[:1], target)[0] == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="rows: expected"):
+        rank_correlation_rows(rows[:, :3], target)

@@ -10,6 +10,16 @@ cannot be obtained here. We train our own (`WhatWhereDecoder`, `load_decoder`; t
   block down to an RGB image in the encoder's normalised input space; untied weights, no ReLU
   after the last convolution. pool(4): 10 convolutions, 7.6 M parameters.
 
+Variants of it (the paper's limitation 5 and the decoders' robustness off the manifold of true
+activations; trained by `make decoders`, loaded by `load_decoder(layer, variant=...)`):
+
+* ``switches=False``: the same convolutions, but every unpooling puts each value at a fixed
+  position (the top-left of its 2 x 2 region, as the stacked auto-encoder of Zhang et al. does),
+  so the decoder needs no switches: what the switches carry is the difference;
+* ``rectify=True``: the decoder sees max(code, 0) (a true pool activation is never negative).
+
+`decoder_gain` and `local_lipschitz` measure how much a decoder amplifies codes off that manifold.
+
 Two decoders that need no training stay as baselines:
 
 * **tied deconvnet** (`deconvnet`, `vgg_deconvnet`): the decoding path of a what-where
@@ -41,6 +51,18 @@ from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
 
 DECODER_LAYERS = ("pool1", "pool2", "pool3", "pool4")
 DECODER_MANIFEST = "decoders.json"
+PAPER_FAITHFUL = "faithful"  # the variant trained on true activations only, as the paper's decoders
+
+
+def fixed_switches(shape, device=None) -> torch.Tensor:
+    """Unpooling indices (B, C, h, w) that put every value at the top-left of its 2 x 2 region of the
+    (2h, 2w) output, in `F.max_unpool2d`'s flat per-channel indexing: row 2i, column 2j -> 2i * 2w + 2j."""
+    if len(shape) != 4:
+        raise ValueError(f"shape: expected (B, C, h, w), got {tuple(shape)}")
+    h, w = int(shape[-2]), int(shape[-1])
+    rows = torch.arange(h, device=device).mul(2 * 2 * w).view(h, 1)
+    cols = torch.arange(w, device=device).mul(2).view(1, w)
+    return (rows + cols).expand(*shape).contiguous()
 
 
 class WhatWhereDecoder(nn.Module):
@@ -48,13 +70,19 @@ class WhatWhereDecoder(nn.Module):
     (B, 3, H, W) in the encoder's normalised input space.
 
     layer: "pool1" ... "pool4". switches: the encoder's `Activations` of the original image, or
-    its dict {pool name: indices}; every pool at or below `layer` is needed. Parameters are zero
-    until `reset_parameters(generator)` (He-normal, seeded) or a state dict is loaded, so
-    construction never draws from torch's global generator."""
+    its dict {pool name: indices}; every pool at or below `layer` is needed. With
+    ``switches=False`` the decoder unpools to fixed positions (`fixed_switches`) and its forward's
+    switches may be None (they are ignored); with ``rectify=True`` it decodes max(code, 0).
+    Parameters are zero until `reset_parameters(generator)` (He-normal, seeded) or a state dict is
+    loaded, so construction never draws from torch's global generator."""
 
-    def __init__(self, layer: str = "pool4"):
+    def __init__(self, layer: str = "pool4", *, switches: bool = True, rectify: bool = False):
         super().__init__()
         check_choice(layer, "layer", DECODER_LAYERS)
+        for name, flag in (("switches", switches), ("rectify", rectify)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name}: expected True or False, got {flag!r}")
+        self.uses_switches, self.rectify = switches, rectify
         specs = ARCHITECTURES["vgg16"]
         stop = [s.name for s in specs].index(layer)
         self.layer = layer
@@ -86,22 +114,29 @@ class WhatWhereDecoder(nn.Module):
                 conv.bias.zero_()
         return self
 
-    def forward(self, code, switches) -> torch.Tensor:
+    @property
+    def architecture(self) -> dict:
+        """The constructor's flags, as the manifest records them."""
+        return dict(switches=self.uses_switches, rectify=self.rectify)
+
+    def forward(self, code, switches=None) -> torch.Tensor:
         h = as_tensor(code, "code")
         switches = switches.switches if isinstance(switches, Activations) else switches
         if h.dim() != 4 or h.shape[1] != self.code_channels:
             raise ValueError(
                 f"code: expected a {self.layer} code (B, {self.code_channels}, h, w), got {tuple(h.shape)}"
             )
-        if not isinstance(switches, dict) or any(p not in switches for p in self.pools):
+        if self.uses_switches and (not isinstance(switches, dict) or any(p not in switches for p in self.pools)):
             have = sorted(switches) if isinstance(switches, dict) else type(switches).__name__
             raise ValueError(f"switches: expected the encoder's switches of {self.pools}, got {have}")
         check_finite(h, "code")
+        if self.rectify:
+            h = h.clamp_min(0)
         h = h.contiguous(memory_format=torch.channels_last)  # as the encoder (FeatureNet): faster convolutions
         last = self.steps[-1][1]
         for kind, name in self.steps:
             if kind == "unpool":
-                idx = switches[name]
+                idx = switches[name] if self.uses_switches else fixed_switches(h.shape, h.device)
                 if tuple(idx.shape) != tuple(h.shape):
                     raise ValueError(
                         f"switches: {name}'s switches have shape {tuple(idx.shape)}, but the "
@@ -117,23 +152,42 @@ class WhatWhereDecoder(nn.Module):
 
 def decoder_manifest(directory=None) -> dict:
     """The manifest of trained decoders in `directory` (default: the shipped ones): {"layers":
-    {layer: {"file", "sha256", "config", "steps", "train_loss", "holdout_error", ...}}}."""
+    {layer: {"file", "sha256", "config", "steps", "train_loss", "holdout_error", ...}}, "variants":
+    {variant: {layer: {..., "architecture": {"switches", "rectify"}}}}}; "layers" holds the
+    paper-faithful decoders."""
     path = Path(TRAINED_DIR if directory is None else directory) / DECODER_MANIFEST
-    if not path.is_file():
-        return {"layers": {}}
-    return json.loads(path.read_text())
+    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    manifest.setdefault("layers", {})
+    manifest.setdefault("variants", {})
+    return manifest
 
 
-def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
-    """The trained what-where decoder of `layer` ("pool1" ... "pool4"), float32, in eval mode,
-    from the shipped weights (or `directory`), after checking the file's sha256 against the
-    manifest."""
+def decoder_entry(layer: str, variant: str = PAPER_FAITHFUL, directory=None) -> dict | None:
+    """The manifest entry of one trained decoder, or None if there is none."""
+    manifest = decoder_manifest(directory)
+    if variant == PAPER_FAITHFUL:
+        return manifest["layers"].get(layer)
+    return manifest["variants"].get(variant, {}).get(layer)
+
+
+def load_decoder(layer: str, directory=None, variant: str = PAPER_FAITHFUL) -> WhatWhereDecoder:
+    """The trained decoder of `layer` ("pool1" ... "pool4"), float32, in eval mode, from the
+    shipped weights (or `directory`), after checking the file's sha256 against the manifest.
+    variant: "faithful" (the paper's kind, trained on true activations) or a variant the manifest
+    lists (`decoder_manifest()["variants"]`)."""
     check_choice(layer, "layer", DECODER_LAYERS)
     folder = Path(TRAINED_DIR if directory is None else directory)
-    entry = decoder_manifest(folder)["layers"].get(layer)
+    known = [PAPER_FAITHFUL, *decoder_manifest(folder)["variants"]]
+    if not isinstance(variant, str) or variant not in known:
+        raise ValueError(
+            f"variant: expected one of {known} (the manifest {folder / DECODER_MANIFEST}), got {variant!r}"
+        )
+    entry = decoder_entry(layer, variant, folder)
     hint = "run `make decoders` to train the decoders (about 80 minutes on 2 CPU cores)"
     if entry is None:
-        raise FileNotFoundError(f"layer: no trained {layer} decoder in {folder / DECODER_MANIFEST}; {hint}")
+        raise FileNotFoundError(
+            f"layer: no trained {layer} decoder of variant {variant!r} in {folder / DECODER_MANIFEST}; {hint}"
+        )
     path = folder / entry["file"]
     if not path.is_file():
         raise FileNotFoundError(f"layer: the {layer} decoder's weights {path} are missing; {hint}")
@@ -144,10 +198,128 @@ def load_decoder(layer: str, directory=None) -> WhatWhereDecoder:
             f"manifest {entry['sha256'][:12]}...); {hint}"
         )
     state = torch.load(path, map_location="cpu", weights_only=True)
-    decoder = WhatWhereDecoder(layer)
+    decoder = WhatWhereDecoder(layer, **entry.get("architecture", {}))
     decoder.load_state_dict({k: v.float() for k, v in state.items()})
     decoder.requires_grad_(False)
     return decoder.eval()
+
+
+# the variants trained for robustness off the manifold (`train_decoders.VARIANTS`); "noswitch" answers
+# another question (what the switches carry)
+ROBUST_CANDIDATES = ("continued", "rectified", "decay", "robust", "robustrect")
+
+
+def holdout_score(entry: dict) -> float:
+    """A trained decoder's held-out corpus score: the mean of its relative errors decoding the held-out
+    corpus photos' true activations (``holdout_error``) and their one-step IHT estimates
+    (``holdout_estimate_error``); both are measured by `make decoders`."""
+    missing = [k for k in ("holdout_error", "holdout_estimate_error") if k not in entry]
+    if missing:
+        raise ValueError(f"entry: the manifest entry has no {missing}; retrain it with `make decoders`")
+    return (float(entry["holdout_error"]) + float(entry["holdout_estimate_error"])) / 2
+
+
+def robust_choice(layer: str, directory=None, candidates=ROBUST_CANDIDATES) -> str:
+    """The variant among `candidates` with a `layer` decoder and the lowest `holdout_score`: chosen on
+    the decoders' held-out corpus photos, never on the photographs a notebook evaluates."""
+    check_choice(layer, "layer", DECODER_LAYERS)
+    if isinstance(candidates, str) or not all(isinstance(v, str) for v in candidates) or not candidates:
+        raise ValueError(f"candidates: expected a non-empty list of variant names, got {candidates!r}")
+    known = [PAPER_FAITHFUL, *decoder_manifest(directory)["variants"], *ROBUST_CANDIDATES]
+    unknown = [v for v in candidates if v not in known]
+    if unknown:
+        raise ValueError(f"candidates: {unknown} are not variants (known: {sorted(set(known))})")
+    have = {v: decoder_entry(layer, v, directory) for v in candidates}
+    scores = {v: holdout_score(e) for v, e in have.items() if e is not None}
+    if not scores:
+        raise FileNotFoundError(
+            f"layer: none of the variants {list(candidates)} has a trained {layer} decoder; run `make decoders`"
+        )
+    return min(scores, key=scores.get)
+
+
+def variant_table(directory=None) -> list[dict]:
+    """One row per trained decoder of the manifest (the faithful ones first, then every variant):
+    variant, layer, steps, train_loss, holdout_error, holdout_estimate_error (None where not
+    recorded), score (`holdout_score`, None likewise), wall_s and, for "decay", the chosen weight
+    decay."""
+    manifest = decoder_manifest(directory)
+    entries = [(PAPER_FAITHFUL, layer, e) for layer, e in manifest["layers"].items()]
+    entries += [(v, layer, e) for v, layers in manifest["variants"].items() for layer, e in layers.items()]
+    rows = []
+    for variant, layer, e in entries:
+        estimate = e.get("holdout_estimate_error")
+        rows.append(
+            dict(
+                variant=variant,
+                layer=layer,
+                steps=e.get("steps"),
+                train_loss=e.get("train_loss"),
+                holdout_error=e.get("holdout_error"),
+                holdout_estimate_error=estimate,
+                score=None if estimate is None else holdout_score(e),
+                wall_s=e.get("wall_s"),
+                weight_decay=e.get("config", {}).get("weight_decay"),
+            )
+        )
+    return rows
+
+
+def load_variants(layers, directory=None) -> dict:
+    """{variant: {label: decoder}} for every variant in the manifest and every layer it has of
+    `layers` ({label: "poolN"}, e.g. {1: "pool1"}), each loaded by `load_decoder`."""
+    manifest = decoder_manifest(directory)
+    return {
+        variant: {label: load_decoder(layer, directory, variant) for label, layer in layers.items() if layer in have}
+        for variant, have in manifest["variants"].items()
+    }
+
+
+def decoder_gain(decoder: WhatWhereDecoder, code, reference, switches=None) -> torch.Tensor:
+    """||D(code)|| / ||D(reference)|| per image, (B,): how much larger the decoder's output for `code`
+    (say a one-step IHT estimate rescaled to ||x||) is than for `reference` (the true activation x),
+    both decoded with the same switches. Draws nothing."""
+    with torch.no_grad():
+        out = decoder(code, switches).flatten(1).norm(dim=1)
+        ref = decoder(reference, switches).flatten(1).norm(dim=1)
+    return out / ref.clamp_min(torch.finfo(ref.dtype).tiny)
+
+
+def local_lipschitz(
+    decoder: WhatWhereDecoder, code, switches=None, *, generator: torch.Generator, n_iter: int = 20
+) -> torch.Tensor:
+    """The decoder's relative local Lipschitz constant at each code x, (B,):
+
+        L(x) = ||J(x)||_2 ||x|| / ||D(x)||,
+
+    J(x) the Jacobian of the decoder at x (switches fixed; the decoder is piecewise linear, so J is
+    the linear map it applies near x), ||J||_2 estimated by `n_iter` power iterations on J^T J per
+    image (J^T J v by two vector-Jacobian products) from a Gaussian start drawn from `generator`
+    (on the generator's device, shape of `code`). L bounds how much a small relative change of the code can
+    change the image relatively; a lower estimate of it (power iteration converges from below)."""
+    check_generator(generator)
+    n_iter = check_int(n_iter, "n_iter")
+    x = as_tensor(code, "code").detach()
+    v = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device)
+    params = [p.requires_grad for p in decoder.parameters()]
+    decoder.requires_grad_(False)
+    sigma = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    try:
+        with torch.enable_grad():
+            xg = x.clone().requires_grad_(True)
+            y = decoder(xg, switches)
+            u = torch.zeros_like(y, requires_grad=True)
+            (jt_u,) = torch.autograd.grad(y, xg, u, create_graph=True)  # J^T u, linear in u
+            for _ in range(n_iter):
+                v = v / v.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, *[1] * (x.dim() - 1))
+                (jv,) = torch.autograd.grad(jt_u, u, v, retain_graph=True)  # J v
+                (v,) = torch.autograd.grad(y, xg, jv, retain_graph=True)  # J^T J v
+                sigma = jv.flatten(1).norm(dim=1)
+            out = y.detach().flatten(1).norm(dim=1)
+    finally:
+        for p, flag in zip(decoder.parameters(), params, strict=True):
+            p.requires_grad_(flag)
+    return (sigma * x.flatten(1).norm(dim=1) / out.clamp_min(torch.finfo(out.dtype).tiny)).detach()
 
 
 @dataclass

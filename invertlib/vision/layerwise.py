@@ -31,6 +31,7 @@ from ..iht import model_iht, one_step_inverse
 from ..metrics import image_scores, relative_error, rescale_to
 from ..rng import check_generator
 from ..sparsity import PoolingModel
+from .decoders import decoder_gain, local_lipschitz
 from .networks import Activations, Conv, FeatureNet, nonzero_percent
 
 KINDS = ("true", "learned", "random", "randact")  # the four codes of Table 3, in its column order
@@ -217,6 +218,45 @@ def layerwise_one_step(
     return LayerwiseOneStep(pd.DataFrame(rows), recon, xs, operators, models)
 
 
+def learned_one_step(net: FeatureNet, act: Activations, pool: str, *, window: tuple[int, int] = (2, 2)) -> torch.Tensor:
+    """Table 3's one-step IHT estimate of the pool activation x = act.pool[pool] with the learned
+    filters of the conv above it, rescaled to ||x||: x_hat = W^T 𝕄(W x, k), W the conv's
+    unit-norm filters on x's size, 𝕄 the model of window = (p, s) pooling on the conv's output and
+    k from that conv's measured sparsity in `act` (so act must reach it), (B, C, h, w). The
+    `layerwise_one_step` estimate for kind "learned", without its Gaussian draws; used to train
+    decoders on such estimates. Draws nothing."""
+    if not isinstance(net, FeatureNet):
+        raise TypeError(f"net: expected a FeatureNet (VGG16 or AlexNet), got {type(net).__name__}")
+    if not isinstance(act, Activations):
+        raise TypeError(f"act: expected the Activations of a forward pass, got {type(act).__name__}")
+    if not isinstance(pool, str) or pool not in _conv_above(net):
+        raise ValueError(f"pool: expected a pool layer of {net.architecture} with a conv above it, got {pool!r}")
+    if not isinstance(window, (tuple, list)) or len(window) != 2:
+        raise ValueError(f"window: expected (window side p, stride s), got {window!r}")
+    p, s = check_int(window[0], "window: side"), check_int(window[1], "window: stride")
+    name = pool
+    if name not in act.pool:
+        raise ValueError(f"act: the forward pass did not reach {name!r} (it reached {act.order}); run it further")
+    x, above = act.pool[name], net.conv_after(name)
+    spec = net.spec(above, "layer")
+    W = ConvOperator(normalize_filters(net.convs[above].weight), x.shape[-1], stride=spec.stride, padding=spec.padding)
+    model = PoolingModel(W.out_shape, p, stride=s)
+    k = model.k_for_sparsity(measured_sparsity(act, above))
+    return rescale_to(one_step_inverse(W, x, model.projector(k)), x)
+
+
+def _conv_above(net: FeatureNet) -> list[str]:
+    """The pool layers of `net` with a conv after them."""
+    out = []
+    for pool in net.pool_layers:
+        try:
+            net.conv_after(pool)
+        except ValueError:
+            continue
+        out.append(pool)
+    return out
+
+
 def _error_row(layer, above, geometry, kind, k, regions, estimate, x) -> dict:
     e = relative_error(estimate, x)
     return dict(
@@ -280,6 +320,67 @@ def with_nonnegative(codes: Mapping) -> dict:
             if kind != "true":
                 out[(layer, f"{kind}>=0")] = rescale_to(as_tensor(codes[(layer, kind)], "codes").clamp_min(0), true)
     return out
+
+
+def on_support(codes: Mapping) -> dict:
+    """Beyond the paper: for every layer, each code other than the true one restricted to the support
+    of the true code x (entries where x > 0, the units the decoder saw active) and rescaled to ||x||,
+    under kind "<kind>|x>0". With `with_nonnegative` it separates the two ways an estimate leaves the
+    manifold of true activations: negative entries and active units the true code does not have."""
+    if not isinstance(codes, Mapping):
+        raise TypeError(f"codes: expected a dict {{(layer, kind): code}}, got {type(codes).__name__}")
+    out = {}
+    for (layer, kind), code in codes.items():
+        if kind == "true":
+            continue
+        if (layer, "true") not in codes:
+            raise ValueError(f"codes: expected a 'true' code for layer {layer!r}")
+        true = as_tensor(codes[(layer, "true")], "codes")
+        restricted = as_tensor(code, "codes") * (true > 0)
+        if bool((restricted.flatten(1).norm(dim=1) == 0).any()):
+            raise ValueError(f"codes: the {kind!r} code of layer {layer!r} is zero on the true code's support")
+        out[(layer, f"{kind}|x>0")] = rescale_to(restricted, true)
+    return out
+
+
+def off_manifold(
+    decoders: Mapping, codes: Mapping, act: Activations, *, generator: torch.Generator, n_images: int, n_iter: int = 10
+) -> pd.DataFrame:
+    """How much each decoder amplifies codes off the manifold of true activations, on the first
+    `n_images` images: one row per (layer, kind, image) with gain = ||D(code)|| / ||D(x)||
+    (`decoders.decoder_gain`, x the true code of that layer, same switches), and, on the rows of
+    kind "true", lipschitz = the relative local Lipschitz constant at x (`decoders.local_lipschitz`,
+    `n_iter` power iterations; NaN elsewhere). decoders: {layer: decoder}; codes: {(layer, kind):
+    code} with a "true" code per layer. Draws the power iterations' starts from `generator`, layer
+    by layer."""
+    n = check_int(n_images, "n_images")
+    check_generator(generator)
+    if not isinstance(act, Activations):
+        raise TypeError(f"act: expected the Activations of a forward pass, got {type(act).__name__}")
+    if not isinstance(codes, Mapping) or not isinstance(decoders, Mapping):
+        raise TypeError("codes, decoders: expected dicts {(layer, kind): code} and {layer: decoder}")
+    switches = {name: idx[:n] for name, idx in act.switches.items()}
+    rows = []
+    for layer, decoder in decoders.items():
+        if (layer, "true") not in codes:
+            raise ValueError(f"codes: expected a 'true' code for layer {layer!r}")
+        x = codes[(layer, "true")][:n]
+        lip = local_lipschitz(decoder, x, switches, generator=generator, n_iter=n_iter)
+        for (lay, kind), code in codes.items():
+            if lay != layer:
+                continue
+            gain = decoder_gain(decoder, code[:n], x, switches)
+            for j in range(len(gain)):
+                rows.append(
+                    dict(
+                        layer=layer,
+                        kind=kind,
+                        image=j,
+                        gain=float(gain[j]),
+                        lipschitz=float(lip[j]) if kind == "true" else float("nan"),
+                    )
+                )
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,33 @@ one decoder per layer). Measured on this machine (pool(2), 150 steps of 8 crops 
 steps of pool(1)): the warm start ends with train loss 0.410 and held-out relative error 0.585, from
 scratch 0.582 and 0.618; so the chain is used for the start and every layer keeps its own decoder,
 trained on the image loss that is evaluated.
+
+**Variants** (`VARIANTS`, `--variants`; after the paper-faithful decoders): each starts from the
+paper-faithful decoder of its layer and is trained for the same `VARIANT_STEPS[layer]` steps at
+`FINETUNE_LR` x the layer's rate on the same crops (the crop generator is seeded as the faithful
+run's), so they differ only in what they learn from:
+
+* ``continued``: the paper's recipe, trained on (the equal-budget control);
+* ``rectified``: the decoder sees max(code, 0). A true activation is never negative, so training it
+  is training ``continued``: it shares those weights, with rectification switched on;
+* ``decay``: AdamW weight decay, one run per value of `DECAY_GRID`; the value with the lowest
+  held-out corpus score (mean of the decoded-true and decoded-estimate errors) is kept and the
+  grid's scores recorded;
+* ``robust``: with probability `ROBUST_P` a crop's code is replaced by its one-step IHT estimate with
+  the learned filters of the conv above (`layerwise.learned_one_step`, as Table 3; rescaled to
+  ||x||), the target staying the image;
+* ``robustrect``: both, the decoder seeing max(code, 0) of the true codes and the estimates;
+* ``noswitch``: unpooling to fixed positions instead of the switches (what the switches carry).
+
+Every entry records the held-out corpus photos' error decoding their true activation
+(``holdout_error``) and their one-step estimate (``holdout_estimate_error``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -47,8 +68,16 @@ from ..metrics import relative_error
 from ..progress import progress
 from ..rng import torch_generator
 from . import corpus as _corpus
-from .decoders import DECODER_LAYERS, DECODER_MANIFEST, WhatWhereDecoder, decoder_manifest
+from .decoders import (
+    DECODER_LAYERS,
+    DECODER_MANIFEST,
+    PAPER_FAITHFUL,
+    WhatWhereDecoder,
+    decoder_manifest,
+    load_decoder,
+)
 from .files import TRAINED_DIR, atomic_write, sha256
+from .layerwise import learned_one_step
 from .networks import VGG16
 
 # Per layer: crop size, batch per rank, steps, peak learning rate. Chosen by measurement on this
@@ -61,6 +90,31 @@ CONFIGS = {
     "pool4": dict(crop=112, batch=8, steps=1900, lr=7e-4),
 }
 WARMUP = 50
+
+# The variants' equal budget: steps per layer from the faithful decoder, at FINETUNE_LR x its rate
+VARIANT_STEPS = {"pool1": 1500, "pool2": 800, "pool3": 300, "pool4": 200}
+FINETUNE_LR = 0.3
+ROBUST_P = 0.5
+DECAY_GRID = (0.1, 1.0, 10.0)  # AdamW decay; 0.01 hardly moves the weights in these few steps
+# variant -> (layers, training options, decoder flags); "rectified" shares "continued"'s weights
+VARIANTS = {
+    "continued": (("pool1", "pool2"), {}, {}),
+    "rectified": (("pool1", "pool2"), None, {"rectify": True}),
+    "decay": (("pool1", "pool2"), {"weight_decay": DECAY_GRID}, {}),
+    "robust": (DECODER_LAYERS, {"estimate": ROBUST_P}, {}),
+    "robustrect": (("pool1", "pool2"), {"estimate": ROBUST_P}, {"rectify": True}),
+    "noswitch": (DECODER_LAYERS, {}, {"switches": False}),
+}
+
+
+def _state_hash(state: dict) -> str:
+    """sha256 of a state dict's tensors (names, dtypes, shapes and bytes), in key order."""
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().to("cpu").contiguous()
+        digest.update(f"{key}:{t.dtype}:{tuple(t.shape)}".encode())
+        digest.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def learning_rate(step: int, steps: int, lr: float) -> float:
@@ -80,12 +134,25 @@ def _world() -> tuple[int, int]:
 @torch.no_grad()
 def holdout_error(decoder: WhatWhereDecoder, net: VGG16, images: torch.Tensor, batch: int = 4) -> float:
     """Mean relative error of decoding the true code of `images` (N, H, W, 3) in [0, 1]."""
-    errs = []
+    return holdout_scores(decoder, net, images, batch, estimate=False)["true"]
+
+
+@torch.no_grad()
+def holdout_scores(
+    decoder: WhatWhereDecoder, net: VGG16, images: torch.Tensor, batch: int = 4, *, estimate: bool = True
+) -> dict:
+    """Mean relative errors on `images` (N, H, W, 3) in [0, 1]: "true", decoding each image's true
+    code, and (estimate=True) "estimate", decoding its one-step IHT estimate with the learned filters
+    of the conv above (`layerwise.learned_one_step`), both with the image's own switches."""
+    errs = {"true": [], "estimate": []} if estimate else {"true": []}
+    upto = net.conv_after(decoder.layer) if estimate else decoder.layer
     for i in range(0, len(images), batch):
         x = net.preprocess(images[i : i + batch]).to(next(decoder.parameters()).device)
-        act = net(x, upto=decoder.layer)
-        errs.append(relative_error(decoder(act.pool[decoder.layer], act), x))
-    return float(torch.cat(errs).mean())
+        act = net(x, upto=upto)
+        errs["true"].append(relative_error(decoder(act.pool[decoder.layer], act), x))
+        if estimate:
+            errs["estimate"].append(relative_error(decoder(learned_one_step(net, act, decoder.layer), act), x))
+    return {key: float(torch.cat(v).mean()) for key, v in errs.items()}
 
 
 def train_layer(
@@ -104,16 +171,29 @@ def train_layer(
     init: dict | None = None,
     net: VGG16 | None = None,
     quiet: bool = False,
+    estimate: float = 0.0,
+    weight_decay: float = 0.0,
+    switches: bool = True,
+    rectify: bool = False,
+    name: str | None = None,
 ) -> tuple[WhatWhereDecoder, dict]:
     """Train one decoder; returns it (unwrapped, on `device`) and a summary dict.
 
     photos: uint8 (3, H, W) training photos; holdout: (N, S, S, 3) held-out images in [0, 1] for
-    the final relative error; init: a state dict whose matching keys initialise the decoder (the
-    warm start); checkpoint_dir: where to checkpoint and resume (None: no checkpoints)."""
+    the final relative errors; init: a state dict whose matching keys initialise the decoder (the
+    warm start); checkpoint_dir: where to checkpoint and resume (None: no checkpoints), the file
+    named after `name` (default: the layer). estimate: the probability that a crop's code is
+    replaced by its one-step IHT estimate (`layerwise.learned_one_step`; the Bernoulli draws come
+    from a generator of their own, so the crops are those of a run without); weight_decay: AdamW's
+    decoupled decay (0: Adam); switches, rectify: the decoder's flags (`WhatWhereDecoder`)."""
     rank, world = _world()
+    if isinstance(estimate, bool) or not isinstance(estimate, (int, float)) or not 0.0 <= estimate <= 1.0:
+        raise ValueError(f"estimate: expected a probability in [0, 1], got {estimate!r}")
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or not weight_decay >= 0.0:
+        raise ValueError(f"weight_decay: expected a nonnegative number, got {weight_decay!r}")
     net = VGG16.pretrained() if net is None else net
     net = net.to(device)
-    decoder = WhatWhereDecoder(layer).reset_parameters(torch_generator(seed))
+    decoder = WhatWhereDecoder(layer, switches=switches, rectify=rectify).reset_parameters(torch_generator(seed))
     if init:
         own = decoder.state_dict()
         decoder.load_state_dict(
@@ -123,21 +203,35 @@ def train_layer(
     model = decoder
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(decoder, device_ids=None if device == "cpu" else [device])
-    opt = torch.optim.Adam(decoder.parameters(), lr=lr)
+    if weight_decay:
+        opt = torch.optim.AdamW(decoder.parameters(), lr=lr, weight_decay=float(weight_decay))
+    else:
+        opt = torch.optim.Adam(decoder.parameters(), lr=lr)
     generator = torch_generator(seed * 1000 + 1 + rank)
+    mask_generator = torch_generator(seed * 1000 + 501 + rank)
     sampler = _corpus.CropSampler(photos, crop, generator)
     config = dict(
         layer=layer, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, world_size=world, warm_start=bool(init)
     )
+    extras = dict(estimate=float(estimate), weight_decay=float(weight_decay), **decoder.architecture)
+    # recorded only where they differ from the paper-faithful recipe, so its config stays as shipped
+    config.update(
+        {k: v for k, v in extras.items() if v != dict(estimate=0.0, weight_decay=0.0, switches=True, rectify=False)[k]}
+    )
+    upto = net.conv_after(layer) if estimate else layer
+    # a checkpoint resumes only from the same starting weights (the warm start may have been retrained since)
+    init_hash = _state_hash(decoder.state_dict())
     start_step, losses, elapsed = 0, [], 0.0
-    ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{layer}.ckpt"
+    ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name or layer}.ckpt"
     if ckpt is not None and ckpt.is_file():
         # CPU first: the generator states must stay CPU tensors; load_state_dict moves the rest
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state["config"] == config:
+        if state["config"] == config and state.get("init", init_hash) == init_hash:
             decoder.load_state_dict(state["decoder"])
             opt.load_state_dict(state["optimizer"])
             generator.set_state(state["generators"][rank])
+            if "mask_generators" in state:
+                mask_generator.set_state(state["mask_generators"][rank])
             start_step, losses, elapsed = state["step"], state["losses"], state["elapsed"]
             if rank == 0 and not quiet:
                 print(f"{layer}: resuming from step {start_step} ({ckpt})", file=sys.stderr)
@@ -145,19 +239,22 @@ def train_layer(
             print(f"{layer}: checkpoint {ckpt} has other settings; starting afresh", file=sys.stderr)
 
     def save_checkpoint(step):
-        gens = [None] * world
+        gens, masks = [None] * world, [None] * world
         if world > 1:
             dist.all_gather_object(gens, generator.get_state())
+            dist.all_gather_object(masks, mask_generator.get_state())
         else:
-            gens = [generator.get_state()]
+            gens, masks = [generator.get_state()], [mask_generator.get_state()]
         if rank == 0:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
             state = dict(
                 config=config,
+                init=init_hash,
                 decoder=decoder.state_dict(),
                 optimizer=opt.state_dict(),
                 step=step,
                 generators=gens,
+                mask_generators=masks,
                 losses=losses,
                 elapsed=elapsed + time.perf_counter() - t0,
             )
@@ -174,8 +271,12 @@ def train_layer(
         images = sampler.sample(batch)
         with torch.no_grad():
             x = net.preprocess(images).to(device)
-            act = net(x, upto=layer)
-        loss = F.mse_loss(model(act.pool[layer], act.switches), x)
+            act = net(x, upto=upto)
+            code = act.pool[layer]
+            if estimate:
+                swap = (torch.rand(len(code), generator=mask_generator) < estimate).to(device).view(-1, 1, 1, 1)
+                code = torch.where(swap, learned_one_step(net, act, layer), code)
+        loss = F.mse_loss(model(code, act.switches), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -193,29 +294,101 @@ def train_layer(
         if any(not torch.equal(s, sums[0]) for s in sums):
             raise RuntimeError(f"{layer}: ranks ended with different weights")
     tail = losses[-min(100, len(losses)) :] if losses else [float("nan")]
+    scores = holdout_scores(decoder, net, holdout) if len(holdout) else {"true": float("nan"), "estimate": float("nan")}
     summary = dict(
         config=config,
         steps=steps,
         train_loss=sum(tail) / len(tail),
-        holdout_error=holdout_error(decoder, net, holdout),
+        holdout_error=scores["true"],
+        holdout_estimate_error=scores["estimate"],
         wall_s=round(wall, 1),
     )
     return decoder, summary
 
 
-def write_decoder(decoder: WhatWhereDecoder, summary: dict, out_dir, extra: dict) -> Path:
-    """Write the float16 weights and update the manifest, each atomically."""
+def write_decoder(
+    decoder: WhatWhereDecoder, summary: dict, out_dir, extra: dict, variant: str = PAPER_FAITHFUL
+) -> Path:
+    """Write the float16 weights and update the manifest, each atomically. The paper-faithful
+    decoder goes to vgg16_<layer>.pt and the manifest's "layers", a variant to
+    vgg16_<layer>_<variant>.pt and "variants"[variant][layer] with its flags ("architecture")."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = f"vgg16_{decoder.layer}.pt"
+    name = f"vgg16_{decoder.layer}.pt" if variant == PAPER_FAITHFUL else f"vgg16_{decoder.layer}_{variant}.pt"
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in decoder.state_dict().items()}
     path = atomic_write(out_dir / name, lambda p: torch.save(state, p))
+    entry = dict(file=name, sha256=sha256(path), **summary, **extra)
+    _update_manifest(
+        out_dir,
+        decoder.layer,
+        variant,
+        entry if variant == PAPER_FAITHFUL else dict(entry, architecture=decoder.architecture),
+    )
+    return path
+
+
+def _update_manifest(out_dir: Path, layer: str, variant: str, entry: dict) -> None:
     manifest = decoder_manifest(out_dir)
-    manifest["layers"][decoder.layer] = dict(file=name, sha256=sha256(path), **summary, **extra)
+    if variant == PAPER_FAITHFUL:
+        manifest["layers"][layer] = entry
+    else:
+        manifest["variants"].setdefault(variant, {})[layer] = entry
     atomic_write(
         out_dir / DECODER_MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     )
-    return path
+
+
+def train_variant(
+    variant: str,
+    layer: str,
+    photos,
+    holdout,
+    *,
+    init: dict,
+    seed: int,
+    device: str,
+    checkpoint_dir,
+    checkpoint_every: int,
+    net: VGG16,
+    quiet: bool = False,
+    **overrides,
+) -> tuple[WhatWhereDecoder, dict]:
+    """Train `layer`'s decoder of `variant` (`VARIANTS`) from `init` (the faithful decoder's state)
+    at the equal budget; for "decay" one run per value of `DECAY_GRID`, keeping the one with the
+    lowest held-out score (mean of the "true" and "estimate" errors; the grid's scores recorded
+    under "grid"). overrides: steps, crop, batch (tests)."""
+    trained = [v for v, (_, options, _) in VARIANTS.items() if options is not None]
+    if variant not in trained:
+        raise ValueError(f"variant: expected one of the trained variants {trained}, got {variant!r}")
+    _, options, flags = VARIANTS[variant]
+    cfg = dict(CONFIGS[layer], steps=VARIANT_STEPS[layer])
+    cfg["lr"] = cfg["lr"] * FINETUNE_LR
+    cfg.update(overrides)
+    common = dict(
+        seed=seed,
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        init=init,
+        net=net,
+        quiet=quiet,
+        **flags,
+        **cfg,
+    )
+    if variant != "decay":
+        return train_layer(layer, photos, holdout, name=f"{layer}_{variant}", **common, **options)
+    runs = {}
+    for wd in options["weight_decay"]:
+        runs[wd] = train_layer(layer, photos, holdout, name=f"{layer}_{variant}{wd:g}", weight_decay=wd, **common)
+    score = {wd: (s["holdout_error"] + s["holdout_estimate_error"]) / 2 for wd, (_, s) in runs.items()}
+    best = min(score, key=score.get)
+    decoder, summary = runs[best]
+    summary = dict(
+        summary,
+        grid={f"{wd:g}": round(v, 4) for wd, v in score.items()},
+        wall_s=round(sum(s["wall_s"] for _, s in runs.values()), 1),
+    )
+    return decoder, summary
 
 
 def load_corpus(image_dir=None, install: bool = True) -> tuple[list[dict], list[torch.Tensor], torch.Tensor]:
@@ -243,6 +416,35 @@ def load_corpus(image_dir=None, install: bool = True) -> tuple[list[dict], list[
     return manifest, train, holdout
 
 
+def _report(label: str, summary: dict) -> None:
+    print(
+        f"{label}: train loss {summary['train_loss']:.4f}, held-out relative error {summary['holdout_error']:.3f} "
+        f"(one-step estimate {summary['holdout_estimate_error']:.3f}), {summary['wall_s']:.0f} s",
+        file=sys.stderr,
+    )
+
+
+def _share_variant(out_dir: Path, layer: str, source: str, variant: str, flags: dict, net, holdout) -> None:
+    """Record `variant` of `layer` as `source`'s weights with other decoder flags (no training),
+    with its own held-out scores."""
+    entry = decoder_manifest(out_dir)["variants"].get(source, {}).get(layer)
+    if entry is None:
+        raise RuntimeError(f"variants: {variant} shares the weights of {source}; train {source} first")
+    source_decoder = load_decoder(layer, out_dir, variant=source)
+    decoder = WhatWhereDecoder(layer, **dict(entry["architecture"], **flags))
+    decoder.load_state_dict(source_decoder.state_dict())
+    scores = holdout_scores(decoder.eval().to(next(net.parameters()).device), net, holdout)
+    shared = dict(
+        entry,
+        architecture=decoder.architecture,
+        shares=source,
+        holdout_error=scores["true"],
+        holdout_estimate_error=scores["estimate"],
+        wall_s=0.0,
+    )
+    _update_manifest(out_dir, layer, variant, shared)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m invertlib.vision.train_decoders", description=__doc__.split("\n")[0]
@@ -258,6 +460,16 @@ def main(argv=None) -> int:
     parser.add_argument("--crop", type=int, default=None, help="override every layer's crop size")
     parser.add_argument("--batch", type=int, default=None, help="override every layer's batch per rank")
     parser.add_argument("--no-warm-start", action="store_true", help="train every layer from scratch")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=list(VARIANTS),
+        choices=list(VARIANTS),
+        help="the variants trained after the faithful decoders (default: all; none: --variants)",
+    )
+    parser.add_argument(
+        "--skip-faithful", action="store_true", help="train only variants, from the faithful decoders in --out-dir"
+    )
     parser.add_argument("--no-install", action="store_true", help="never apt-get the corpus packages")
     parser.add_argument(
         "--save-rank-weights",
@@ -291,8 +503,24 @@ def main(argv=None) -> int:
                 f"corpus: {len(photos)} training photos, {len(holdout)} held out ({corpus_hash[:12]})", file=sys.stderr
             )
         net = VGG16.pretrained()
-        previous = None
-        for layer in args.layers:
+        extra = dict(
+            corpus_sha256=corpus_hash,
+            n_train_photos=len(photos),
+            n_holdout_photos=len(holdout),
+            device=str(device),
+            torch=torch.__version__,
+            encoder=net.weights_note,
+            trained=datetime.date.today().isoformat(),
+        )
+        if rank == 0:  # held-out estimate errors of faithful decoders trained before they were recorded
+            for layer, entry in decoder_manifest(out_dir)["layers"].items():
+                if "holdout_estimate_error" not in entry and layer in args.layers and args.skip_faithful:
+                    scores = holdout_scores(load_decoder(layer, out_dir).to(device), net.to(device), holdout)
+                    _update_manifest(
+                        out_dir, layer, PAPER_FAITHFUL, dict(entry, holdout_estimate_error=scores["estimate"])
+                    )
+        previous, faithful = None, {}
+        for layer in [] if args.skip_faithful else args.layers:
             cfg = dict(CONFIGS[layer])
             for key in ("steps", "crop", "batch"):
                 if getattr(args, key) is not None:
@@ -303,8 +531,6 @@ def main(argv=None) -> int:
                 if previous is not None and previous.layer == lower:
                     init = previous.state_dict()
                 elif lower in decoder_manifest(out_dir)["layers"]:
-                    from .decoders import load_decoder
-
                     init = load_decoder(lower, out_dir).state_dict()
             decoder, summary = train_layer(
                 layer,
@@ -321,22 +547,57 @@ def main(argv=None) -> int:
             if args.save_rank_weights:
                 torch.save(decoder.state_dict(), out_dir / f"{layer}.rank{rank}.pt")
             if rank == 0:
-                extra = dict(
-                    corpus_sha256=corpus_hash,
-                    n_train_photos=len(photos),
-                    n_holdout_photos=len(holdout),
-                    device=str(device),
-                    torch=torch.__version__,
-                    encoder=net.weights_note,
-                    trained=datetime.date.today().isoformat(),
-                )
                 write_decoder(decoder, summary, out_dir, extra)
-                print(
-                    f"{layer}: train loss {summary['train_loss']:.4f}, held-out relative error "
-                    f"{summary['holdout_error']:.3f}, {summary['wall_s']:.0f} s",
-                    file=sys.stderr,
+                _report(layer, summary)
+            previous = faithful[layer] = decoder
+        overrides = {k: getattr(args, k) for k in ("steps", "crop", "batch") if getattr(args, k) is not None}
+        variants = [v for v in VARIANTS if v in args.variants]  # a shared variant after the one it shares
+        shared = [v for v, (_, options, _) in VARIANTS.items() if options is None]
+        for variant in [v for v in variants if v in shared]:  # checked on every rank, before any training
+            for layer in [layer for layer in args.layers if layer in VARIANTS[variant][0]]:
+                if "continued" not in variants and layer not in decoder_manifest(out_dir)["variants"].get(
+                    "continued", {}
+                ):
+                    raise RuntimeError(
+                        f"variants: {variant} shares the weights of continued, which has no {layer} decoder in "
+                        f"{out_dir}; add continued to --variants"
+                    )
+        for variant in variants:
+            layers, options, flags = VARIANTS[variant]
+            for layer in [layer for layer in args.layers if layer in layers]:
+                if options is None:  # shares the weights of "continued", flags switched on
+                    if rank == 0:
+                        _share_variant(out_dir, layer, "continued", variant, flags, net, holdout)
+                    continue
+                # the faithful decoder as shipped (float16), whether trained in this run or loaded
+                init = (
+                    {k: v.half().float() for k, v in faithful[layer].state_dict().items()}
+                    if layer in faithful
+                    else load_decoder(layer, out_dir).state_dict()
                 )
-            previous = decoder
+                decoder, summary = train_variant(
+                    variant,
+                    layer,
+                    photos,
+                    holdout,
+                    init=init,
+                    seed=args.seed,
+                    device=device,
+                    checkpoint_dir=args.checkpoint_dir,
+                    checkpoint_every=args.checkpoint_every,
+                    net=net,
+                    **overrides,
+                )
+                if rank == 0:
+                    write_decoder(decoder, summary, out_dir, extra, variant=variant)
+                    _report(f"{layer} {variant}", summary)
+                    for other in shared:  # a variant sharing these weights already shipped: share them anew
+                        if (
+                            variant == "continued"
+                            and other not in variants
+                            and layer in decoder_manifest(out_dir)["variants"].get(other, {})
+                        ):
+                            _share_variant(out_dir, layer, "continued", other, VARIANTS[other][2], net, holdout)
     finally:
         if world > 1:
             dist.destroy_process_group()
