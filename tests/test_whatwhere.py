@@ -16,7 +16,6 @@ from invertlib.vision import train_decoders as T
 from invertlib.vision.decoders import (
     DECODER_LAYERS,
     WhatWhereDecoder,
-    decoder_gain,
     decoder_manifest,
     fixed_switches,
     load_decoder,
@@ -204,8 +203,6 @@ def test_local_lipschitz_is_the_jacobian_norm(net):
         out = dec(code[b : b + 1], {"pool1": act.switches["pool1"][b : b + 1]}).norm()
         torch.testing.assert_close(est[b], sigma * code[b].norm() / out, rtol=1e-3, atol=0)
     assert not any(p.requires_grad is False for p in dec.parameters())  # flags restored
-    gain = decoder_gain(dec, code, code, act)
-    torch.testing.assert_close(gain, torch.ones(2))
 
 
 def test_learned_one_step_is_table3s_learned_estimate(net):
@@ -350,25 +347,32 @@ def test_a_changed_corpus_file_is_refused():
     assert corpus.manifest_hash(ref) != corpus.manifest_hash(ref[:1])
 
 
-def test_on_support_and_off_manifold(net):
-    from invertlib.vision.layerwise import off_manifold, on_support
+def test_on_support_gains_and_lipschitz_table(net):
+    from invertlib.vision.layerwise import decode_codes, decoder_lipschitz, on_support
 
     x = net.preprocess(torch.rand(3, 32, 32, 3, generator=torch.Generator().manual_seed(9)))
     act = net(x, upto="pool1")
     true = act.pool["pool1"]
     noise = torch.randn(true.shape, generator=torch.Generator().manual_seed(1))
-    codes = {(1, "true"): true, (1, "noise"): noise}
-    restricted = on_support(codes)[(1, "noise|x>0")]
+    codes = {(1, "true"): true, (1, "noise"): noise, (1, "other"): noise.abs()}
+    supported = on_support(codes, kinds=["noise"])
+    assert list(supported) == [(1, "noise|x>0")]
+    restricted = supported[(1, "noise|x>0")]
     assert bool(((restricted != 0) <= (true > 0)).all())
     torch.testing.assert_close(restricted.flatten(1).norm(dim=1), true.flatten(1).norm(dim=1))
     dec = WhatWhereDecoder("pool1").reset_parameters(torch_generator(0))
-    table = off_manifold({1: dec}, codes, act, generator=torch_generator(0), n_images=2, n_iter=5)
-    assert len(table) == 4 and table["image"].max() == 1
-    assert (table[table["kind"] == "true"]["gain"] == 1).all()
-    assert table[table["kind"] == "true"]["lipschitz"].notna().all()
-    assert table[table["kind"] == "noise"]["lipschitz"].isna().all()
+    out = decode_codes(net, {1: dec}, codes, act, x)
+    gains = out.scores.set_index(["kind", "image"])["gain"]
+    assert (gains["true"] == 1).all()
+    expected = dec(noise, act).flatten(1).norm(dim=1) / dec(true, act).flatten(1).norm(dim=1)
+    assert torch.allclose(torch.tensor(gains["noise"].to_numpy()), expected, rtol=1e-5)
+    table = decoder_lipschitz({1: dec}, codes, act, generator=torch_generator(0), n_images=2, n_iter=5)
+    assert list(table.columns) == ["layer", "image", "lipschitz"] and len(table) == 2
+    assert (table["lipschitz"] > 0).all()
     with pytest.raises(ValueError, match="'true' code"):
         on_support({(1, "noise"): noise})
+    with pytest.raises(ValueError, match="kinds: expected a list"):
+        on_support(codes, kinds="noise")
 
 
 def test_robust_choice_uses_the_held_out_corpus_score(tmp_path):

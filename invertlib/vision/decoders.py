@@ -18,7 +18,8 @@ activations; trained by `make decoders`, loaded by `load_decoder(layer, variant=
   so the decoder needs no switches: what the switches carry is the difference;
 * ``rectify=True``: the decoder sees max(code, 0) (a true pool activation is never negative).
 
-`decoder_gain` and `local_lipschitz` measure how much a decoder amplifies codes off that manifold.
+`local_lipschitz` (and the gains `layerwise.decode_codes` records) measure how much a decoder amplifies
+codes off that manifold.
 
 Two decoders that need no training stay as baselines:
 
@@ -183,7 +184,7 @@ def load_decoder(layer: str, directory=None, variant: str = PAPER_FAITHFUL) -> W
             f"variant: expected one of {known} (the manifest {folder / DECODER_MANIFEST}), got {variant!r}"
         )
     entry = decoder_entry(layer, variant, folder)
-    hint = "run `make decoders` to train the decoders (about 80 minutes on 2 CPU cores)"
+    hint = "run `make decoders` to train the decoders (about two hours on 2 CPU cores, variants included)"
     if entry is None:
         raise FileNotFoundError(
             f"layer: no trained {layer} decoder of variant {variant!r} in {folder / DECODER_MANIFEST}; {hint}"
@@ -273,16 +274,6 @@ def load_variants(layers, directory=None) -> dict:
         variant: {label: load_decoder(layer, directory, variant) for label, layer in layers.items() if layer in have}
         for variant, have in manifest["variants"].items()
     }
-
-
-def decoder_gain(decoder: WhatWhereDecoder, code, reference, switches=None) -> torch.Tensor:
-    """||D(code)|| / ||D(reference)|| per image, (B,): how much larger the decoder's output for `code`
-    (say a one-step IHT estimate rescaled to ||x||) is than for `reference` (the true activation x),
-    both decoded with the same switches. Draws nothing."""
-    with torch.no_grad():
-        out = decoder(code, switches).flatten(1).norm(dim=1)
-        ref = decoder(reference, switches).flatten(1).norm(dim=1)
-    return out / ref.clamp_min(torch.finfo(ref.dtype).tiny)
 
 
 def local_lipschitz(

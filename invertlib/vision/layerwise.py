@@ -31,7 +31,7 @@ from ..iht import model_iht, one_step_inverse
 from ..metrics import image_scores, relative_error, rescale_to
 from ..rng import check_generator
 from ..sparsity import PoolingModel
-from .decoders import decoder_gain, local_lipschitz
+from .decoders import local_lipschitz
 from .networks import Activations, Conv, FeatureNet, nonzero_percent
 
 KINDS = ("true", "learned", "random", "randact")  # the four codes of Table 3, in its column order
@@ -322,16 +322,19 @@ def with_nonnegative(codes: Mapping) -> dict:
     return out
 
 
-def on_support(codes: Mapping) -> dict:
-    """Beyond the paper: for every layer, each code other than the true one restricted to the support
-    of the true code x (entries where x > 0, the units the decoder saw active) and rescaled to ||x||,
-    under kind "<kind>|x>0". With `with_nonnegative` it separates the two ways an estimate leaves the
-    manifold of true activations: negative entries and active units the true code does not have."""
+def on_support(codes: Mapping, kinds=None) -> dict:
+    """Beyond the paper: for every layer, each code other than the true one (or each of `kinds`)
+    restricted to the support of the true code x (entries where x > 0, the units the decoder saw
+    active) and rescaled to ||x||, under kind "<kind>|x>0". With `with_nonnegative` it separates the
+    two ways an estimate leaves the manifold of true activations: negative entries and active units
+    the true code does not have."""
     if not isinstance(codes, Mapping):
         raise TypeError(f"codes: expected a dict {{(layer, kind): code}}, got {type(codes).__name__}")
+    if kinds is not None and (isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds)):
+        raise ValueError(f"kinds: expected a list of code kinds such as ['learned'], got {kinds!r}")
     out = {}
     for (layer, kind), code in codes.items():
-        if kind == "true":
+        if kind == "true" or (kinds is not None and kind not in kinds):
             continue
         if (layer, "true") not in codes:
             raise ValueError(f"codes: expected a 'true' code for layer {layer!r}")
@@ -343,51 +346,37 @@ def on_support(codes: Mapping) -> dict:
     return out
 
 
-def off_manifold(
-    decoders: Mapping, codes: Mapping, act: Activations, *, generator: torch.Generator, n_images: int, n_iter: int = 10
+def decoder_lipschitz(
+    decoders: Mapping, codes: Mapping, act: Activations, *, generator: torch.Generator, n_images: int, n_iter: int = 8
 ) -> pd.DataFrame:
-    """How much each decoder amplifies codes off the manifold of true activations, on the first
-    `n_images` images: one row per (layer, kind, image) with gain = ||D(code)|| / ||D(x)||
-    (`decoders.decoder_gain`, x the true code of that layer, same switches), and, on the rows of
-    kind "true", lipschitz = the relative local Lipschitz constant at x (`decoders.local_lipschitz`,
-    `n_iter` power iterations; NaN elsewhere). decoders: {layer: decoder}; codes: {(layer, kind):
-    code} with a "true" code per layer. Draws the power iterations' starts from `generator`, layer
-    by layer."""
+    """Each decoder's relative local Lipschitz constant at the true codes of the first `n_images`
+    images (`decoders.local_lipschitz`, `n_iter` power iterations, the images' own switches): one
+    row per (layer, image), columns layer, image, lipschitz. decoders: {layer: decoder}; codes:
+    {(layer, kind): code} with a "true" code per layer. Draws the power iterations' starts from
+    `generator`, layer by layer."""
     n = check_int(n_images, "n_images")
     check_generator(generator)
-    if not isinstance(act, Activations):
-        raise TypeError(f"act: expected the Activations of a forward pass, got {type(act).__name__}")
     if not isinstance(codes, Mapping) or not isinstance(decoders, Mapping):
         raise TypeError("codes, decoders: expected dicts {(layer, kind): code} and {layer: decoder}")
+    if not isinstance(act, Activations):
+        raise TypeError(f"act: expected the Activations of a forward pass, got {type(act).__name__}")
     switches = {name: idx[:n] for name, idx in act.switches.items()}
-    rows = []
+    parts = []
     for layer, decoder in decoders.items():
         if (layer, "true") not in codes:
             raise ValueError(f"codes: expected a 'true' code for layer {layer!r}")
-        x = codes[(layer, "true")][:n]
-        lip = local_lipschitz(decoder, x, switches, generator=generator, n_iter=n_iter)
-        for (lay, kind), code in codes.items():
-            if lay != layer:
-                continue
-            gain = decoder_gain(decoder, code[:n], x, switches)
-            for j in range(len(gain)):
-                rows.append(
-                    dict(
-                        layer=layer,
-                        kind=kind,
-                        image=j,
-                        gain=float(gain[j]),
-                        lipschitz=float(lip[j]) if kind == "true" else float("nan"),
-                    )
-                )
-    return pd.DataFrame(rows)
+        lip = local_lipschitz(decoder, codes[(layer, "true")][:n], switches, generator=generator, n_iter=n_iter)
+        parts.append(pd.DataFrame({"layer": layer, "image": range(len(lip)), "lipschitz": lip.cpu().numpy()}))
+    return pd.concat(parts, ignore_index=True)
 
 
 @dataclass(frozen=True)
 class DecodedCodes:
     """images: {(layer, kind): decoded image (B, 3, H, W) in the network's input space};
     scores: one row per (layer, kind, image), columns image (index in the batch), error, fitted,
-    psnr (`metrics.image_scores`), layer, kind, in the order of the codes."""
+    psnr (`metrics.image_scores`), layer, kind, and gain = ||D(code)|| / ||D(x)|| (x the layer's
+    "true" code, decoded with the same switches; NaN for a layer without one: how much larger an
+    image the decoder makes of that code), in the order of the codes."""
 
     images: dict
     scores: pd.DataFrame
@@ -415,4 +404,9 @@ def decode_codes(net: FeatureNet, decoders: Mapping, codes: Mapping, act: Activa
         images[(layer, kind)] = d
         scores = image_scores(d, inputs, net.deprocess(d), originals)
         parts.append(pd.DataFrame(vars(scores)).assign(layer=layer, kind=kind))
+    norms = {key: d.detach().flatten(1).norm(dim=1).cpu() for key, d in images.items()}
+    for part, (layer, _) in zip(parts, codes, strict=True):  # ||D(code)|| / ||D(x)||, x the layer's true code
+        ref = norms.get((layer, "true"))
+        key = (layer, part["kind"].iloc[0])
+        part["gain"] = (norms[key] / ref).numpy() if ref is not None else float("nan")
     return DecodedCodes(images, pd.concat(parts).rename_axis("image").reset_index())

@@ -95,7 +95,7 @@ WARMUP = 50
 VARIANT_STEPS = {"pool1": 1500, "pool2": 800, "pool3": 300, "pool4": 200}
 FINETUNE_LR = 0.3
 ROBUST_P = 0.5
-DECAY_GRID = (0.1, 1.0, 10.0)  # AdamW decay; 0.01 hardly moves the weights in these few steps
+DECAY_GRID = (0.1, 1.0, 10.0, 100.0)  # AdamW decay; 0.01 hardly moves the weights in these few steps
 # variant -> (layers, training options, decoder flags); "rectified" shares "continued"'s weights
 VARIANTS = {
     "continued": (("pool1", "pool2"), {}, {}),
