@@ -68,7 +68,8 @@ def fit_to(decoded, original) -> torch.Tensor:
 def psnr(decoded, original) -> np.ndarray:
     """Peak signal-to-noise ratio in dB per image (scikit-image), 10 log10(1 / MSE), of RGB
     images in [0, 1]: decoded, original (B, H, W, 3) -> (B,)."""
-    d, x = real_tensor(decoded, "decoded"), real_tensor(original, "original")
+    # detached: a score, never part of a graph (a decoder under training may hand in its output)
+    d, x = real_tensor(decoded, "decoded").detach(), real_tensor(original, "original").detach()
     if d.shape != x.shape or d.dim() != 4:
         raise ValueError(f"decoded: expected the shape of original (B, H, W, 3) {tuple(x.shape)}, got {tuple(d.shape)}")
     if x.shape[-1] not in (1, 3):

@@ -79,6 +79,9 @@ from invertlib.companion.plotting import image_grid, save_figure, save_table, us
 from invertlib.metrics import fitted_image_error
 from invertlib.progress import progress
 from invertlib.stats import bootstrap_indices, percentile_interval, rank_correlation_rows
+
+# %%
+# the vision layer: VGG16, the photographs, the trained decoders and the layer-wise study
 from invertlib.vision.corpus import evaluation_overlap
 from invertlib.vision.decoders import (
     ROBUST_CANDIDATES,
@@ -103,6 +106,7 @@ from invertlib.vision.layerwise import (
 from invertlib.vision.networks import VGG16
 from invertlib.vision.train_decoders import ROBUST_P
 
+# %%
 use_style()
 claims = il.Claims("09_layerwise_reconstruction", seed, device)
 gen = il.torch_generator(seed)
@@ -445,6 +449,8 @@ img_res = pd.DataFrame(img_images.to_numpy()[idx].mean(axis=1), columns=img_imag
 var_images_tab = var_img.pivot_table(index="image", columns=["variant", "layer", "kind"], values="error")
 var_res = pd.DataFrame(var_images_tab.to_numpy()[idx].mean(axis=1), columns=var_images_tab.columns)
 rob_res = pd.concat({(i, k): var_res[(robust[i], i, k)] for i in layers for k in KINDS}, axis=1)  # robust, by layer
+
+# %%
 # "reconstruction quality tracks coherence": the learned filters' coherence of conv(i+1, 1) (Table 4's definition)
 # against the learned IHT image error, ranked across the layers, ours and the paper's
 coh = {i: coherence(net.convs[f"conv{i + 1}_1"].weight.cpu()) for i in layers}
@@ -453,12 +459,6 @@ rho_res = {
     name: rank_correlation_rows(res[[(i, "learned") for i in layers]].to_numpy(), [coh[i] for i in layers])
     for name, res in (("faithful", img_res), ("robust", rob_res))
 }
-gain_images_tab = gains.pivot_table(index="image", columns=["decoder", "layer", "kind"], values="gain")
-gain_res = pd.DataFrame(gain_images_tab.to_numpy()[idx].mean(axis=1), columns=gain_images_tab.columns)
-lip_idx = bootstrap_indices(n_lip, generator=il.numpy_generator(seed), n_resamples=n_resamples)
-lip_images_tab = lips.pivot_table(index="image", columns=["decoder", "layer"], values="lipschitz")
-lip_res = pd.DataFrame(lip_images_tab.to_numpy()[lip_idx].mean(axis=1), columns=lip_images_tab.columns)
-lip_boot = dict(n_units=n_lip, units="photographs")
 rho = {
     "faithful": float(rank_correlation_rows([[img_wide.loc[i, "learned"] for i in layers]], list(coh.values()))[0]),
     "robust": float(rank_correlation_rows([[rob_wide.loc[i, "learned"] for i in layers]], list(coh.values()))[0]),
@@ -466,6 +466,16 @@ rho = {
         rank_correlation_rows([[TABLE3["image"]["learned"][i] for i in layers]], list(coh_paper.values()))[0]
     ),
 }
+
+# %%
+gain_images_tab = gains.pivot_table(index="image", columns=["decoder", "layer", "kind"], values="gain")
+gain_res = pd.DataFrame(gain_images_tab.to_numpy()[idx].mean(axis=1), columns=gain_images_tab.columns)
+lip_idx = bootstrap_indices(n_lip, generator=il.numpy_generator(seed), n_resamples=n_resamples)
+lip_images_tab = lips.pivot_table(index="image", columns=["decoder", "layer"], values="lipschitz")
+lip_res = pd.DataFrame(lip_images_tab.to_numpy()[lip_idx].mean(axis=1), columns=lip_images_tab.columns)
+lip_boot = dict(n_units=n_lip, units="photographs")
+
+# %%
 margin = {
     (space, i): res[(i, "randact")] - res[[(i, "learned"), (i, "random")]].max(axis=1)
     for space, res in (("act", act_res), ("img", img_res))
@@ -570,6 +580,9 @@ rob_ordered = [
 near = [i for i in layers if max(abs(rob_wide.loc[i, k] - TABLE3["image"][k][i]) for k in KINDS[1:3]) <= 3 * tolerance]
 amplify = [i for i in layers if max(fg.loc[i, "learned"], fg.loc[i, "random"]) > amplified]
 costly = [i for i in layers if rob_wide.loc[i, "true"] > control[i] + same]
+
+# %%
+# NBVAL_CHECK_OUTPUT
 display(
     Markdown(
         "*Off the manifold (beyond the paper).* The faithful decoders turn the one-step estimates into images "
@@ -595,7 +608,14 @@ display(
             if amplify
             else "."
         )
-        + " *Robust variants* (chosen on the held-out corpus photos: "
+    )
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+display(
+    Markdown(
+        "*Robust variants* (chosen on the held-out corpus photos: "
         + ", ".join(f"pool({i}) {robust[i]}" for i in layers)
         + ") decode the IHT estimates to errors "
         + "; ".join(

@@ -233,11 +233,16 @@ def test_decode_codes_scores_every_code_against_the_originals(vgg16, small, one)
     codes = one.codes("2x2/2")
     out = decode_codes(vgg16, decoders, codes, act, inputs)
     assert list(out.images) == list(codes)
-    assert list(out.scores.columns) == ["image", "error", "fitted", "psnr", "layer", "kind"]
+    assert list(out.scores.columns) == ["image", "error", "fitted", "psnr", "layer", "kind", "gain"]
+    # the gain ||D(code)|| / ||D(x)||: 1 for the true code, the norm ratio of the decodings otherwise
+    assert out.scores[out.scores.kind == "true"].gain.tolist() == pytest.approx([1.0] * 3)
     assert list(out.scores.kind) == [k for k in KINDS for _ in range(3)] and list(out.scores.image[:3]) == [0, 1, 2]
     d = out.images[(1, "learned")]
     torch.testing.assert_close(d, vgg_deconvnet(vgg16, act, codes[(1, "learned")], "pool1"))
     errors = out.scores[out.scores.kind == "learned"].error.to_numpy()
     assert errors.tolist() == pytest.approx(relative_error(d, inputs).double().tolist(), rel=1e-6)
+    ref = vgg_deconvnet(vgg16, act, codes[(1, "true")], "pool1").flatten(1).norm(dim=1)
+    gains = out.scores[out.scores.kind == "learned"].gain.to_numpy()
+    assert gains.tolist() == pytest.approx((d.flatten(1).norm(dim=1) / ref).double().tolist(), rel=1e-5)
     with pytest.raises(ValueError, match="decoders: expected a decoder for every layer"):
         decode_codes(vgg16, {}, codes, act, inputs)

@@ -365,7 +365,7 @@ def test_on_support_gains_and_lipschitz_table(net):
     gains = out.scores.set_index(["kind", "image"])["gain"]
     assert (gains["true"] == 1).all()
     expected = dec(noise, act).flatten(1).norm(dim=1) / dec(true, act).flatten(1).norm(dim=1)
-    assert torch.allclose(torch.tensor(gains["noise"].to_numpy()), expected, rtol=1e-5)
+    assert torch.allclose(torch.tensor(gains["noise"].to_numpy()), expected.double(), rtol=1e-5)
     table = decoder_lipschitz({1: dec}, codes, act, generator=torch_generator(0), n_images=2, n_iter=5)
     assert list(table.columns) == ["layer", "image", "lipschitz"] and len(table) == 2
     assert (table["lipschitz"] > 0).all()

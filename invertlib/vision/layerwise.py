@@ -366,7 +366,7 @@ def decoder_lipschitz(
         if (layer, "true") not in codes:
             raise ValueError(f"codes: expected a 'true' code for layer {layer!r}")
         lip = local_lipschitz(decoder, codes[(layer, "true")][:n], switches, generator=generator, n_iter=n_iter)
-        parts.append(pd.DataFrame({"layer": layer, "image": range(len(lip)), "lipschitz": lip.cpu().numpy()}))
+        parts.append(pd.DataFrame({"layer": layer, "image": range(len(lip)), "lipschitz": lip.double().cpu().numpy()}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -408,5 +408,5 @@ def decode_codes(net: FeatureNet, decoders: Mapping, codes: Mapping, act: Activa
     for part, (layer, _) in zip(parts, codes, strict=True):  # ||D(code)|| / ||D(x)||, x the layer's true code
         ref = norms.get((layer, "true"))
         key = (layer, part["kind"].iloc[0])
-        part["gain"] = (norms[key] / ref).numpy() if ref is not None else float("nan")
+        part["gain"] = (norms[key] / ref).double().numpy() if ref is not None else float("nan")
     return DecodedCodes(images, pd.concat(parts).rename_axis("image").reset_index())
