@@ -12,10 +12,12 @@ Three layers, each importing only the ones above it in this list:
    * ``sparsity`` the pooling-induced sparsity model M_k, its sampler and projections 𝕄(., k)
    * ``cnn``      one CNN layer with paired filters (conv, ReLU, max pooling, unpooling)
    * ``iht``      model-based IHT (Algorithm 1) and the one-step inverse W^T 𝕄(Wx, k)
-   * ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact)
+   * ``rip``      model-RIP estimators (Monte Carlo, worst-case search, exact): lower bounds
+   * ``bounds``   certified upper bounds on delta_k (model Babel, Babel, coherence; Gershgorin)
    * ``coherence`` filter-bank coherence (Table 4's definition, with shifts) and its table
    * ``theory``   Theorem 3.1 (requirement, sweep and fit of C), Theorem 3.3, Donoho-Tanner
    * ``sparse_coding`` the lasso by FISTA and Algorithm 2
+   * ``csc``      multi-layer convolutional sparse coding (Papyan et al. 2017): stripe sparsity, allowances
    * ``phase``    phase-transition trials on a (delta, rho) grid and their boundaries
    * ``stats``    logistic 50 % boundaries and bootstrap intervals
    * ``metrics``  relative reconstruction error, image scores
@@ -35,7 +37,23 @@ from __future__ import annotations
 
 import importlib
 
-from . import cnn, coherence, conv, filters, iht, metrics, phase, rip, rng, sparse_coding, sparsity, stats, theory
+from . import (
+    bounds,
+    cnn,
+    coherence,
+    conv,
+    csc,
+    filters,
+    iht,
+    metrics,
+    phase,
+    rip,
+    rng,
+    sparse_coding,
+    sparsity,
+    stats,
+    theory,
+)
 from .conv import ConvOperator, dot_test
 from .filters import gaussian_filters, normalize_filters, orthonormal_filters
 from .rng import numpy_generator, torch_generator
@@ -45,9 +63,11 @@ from .sparsity import PoolingModel
 __all__ = [
     "ConvOperator",
     "PoolingModel",
+    "bounds",
     "cnn",
     "coherence",
     "conv",
+    "csc",
     "dot_test",
     "filters",
     "gaussian_filters",

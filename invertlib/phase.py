@@ -360,3 +360,72 @@ def thm31_boundary(
             K = bounds["K"].to_numpy()[rows]
             rho[rows] = thm31_max_k(M=M, l=l, D=D, K=K, n=D - l + 1, delta=delta, eps=eps, C=C) / per_k / (M * D)
     return rho
+
+
+def certified_boundary(
+    bounds: pd.DataFrame,
+    *,
+    M: int,
+    D: int,
+    l: int,
+    n_banks: int,
+    generator: torch.Generator,
+    recovery_delta: float = 0.1,
+    one_step_tol: float = 0.5,
+    k_max: int | None = None,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """The *certified* boundary of every row of a `phase_boundaries` table (its K, pool and
+    criterion columns): the largest rho = k / (MD) at which the model Babel upper bounds of
+    `bounds.delta_upper_bounds` prove the criterion's recovery condition for each of `n_banks`
+    Gaussian banks (K, M, l) drawn from `generator` (one set of banks per K, shared by the rows of
+    that K; the banks of the trials are not kept, so these are new draws of the same ensemble):
+
+    * "iht": the M_k^3 constant (3k atoms, at most 3 per region) at most recovery_delta
+      (Baraniuk et al. 2010), as `thm31_boundary` asks of Theorem 3.1;
+    * "one_step": Theorem 3.3's bound with delta_k and delta_2k replaced by their upper bounds at
+      most one_step_tol.
+
+    Only k <= k_max are examined (None: every k the model allows; the grid's largest k is enough).
+    0 where no k >= 1 is certified for every bank. Unlike Theorem 3.1's prediction this needs no
+    constant: it is a proof for the banks drawn, not a statement about the ensemble."""
+    from .bounds import delta_upper_bounds
+    from .theory import thm33_bound
+
+    if not isinstance(bounds, pd.DataFrame) or not {"K", "criterion", "pool"} <= set(bounds.columns):
+        raise ValueError(
+            f"bounds: expected a phase_boundaries table (columns K, pool, criterion), got {type(bounds).__name__}"
+        )
+    unknown = set(bounds["criterion"]) - set(CRITERIA)
+    if unknown:
+        raise ValueError(f"bounds: expected criterion values in {tuple(CRITERIA)}, got {sorted(unknown)}")
+    M, D, l, n_banks = check_int(M, "M"), check_int(D, "D"), check_int(l, "l"), check_int(n_banks, "n_banks")
+    if l > D:
+        raise ValueError(f"l: expected a filter length at most D = {D}, got {l}")
+    check_generator(generator)
+    recovery_delta = float(check_values(recovery_delta, "recovery_delta", low=0, high=1, low_open=True))
+    one_step_tol = _check_tol(one_step_tol, "one_step_tol")
+    k_max = None if k_max is None else check_int(k_max, "k_max")
+    pools = [None if pd.isna(p) else int(p) for p in bounds["pool"]]
+    largest = {}  # (K, pool, criterion) -> the largest k certified for every bank
+    for K in progress(sorted(set(int(K) for K in bounds["K"])), "certified boundary"):
+        banks = [ConvOperator(gaussian_filters(K, M, l, generator=generator, device=device), D) for _ in range(n_banks)]
+        for pool in dict.fromkeys(p for p, k in zip(pools, bounds["K"], strict=True) if int(k) == K):
+            model = PoolingModel(banks[0].out_shape, pool)
+            ks = np.arange(1, min(model.n_regions, k_max or model.n_regions) + 1)
+            iht_ok = np.ones(len(ks), dtype=bool)
+            step_ok = np.ones(len(ks), dtype=bool)
+            for W in banks:
+                three = ks[3 * ks <= model.n_regions * min(3, model.region_size)]
+                b3 = delta_upper_bounds(W, model, three, per_region=3).model_babel
+                iht_ok &= np.r_[b3 <= recovery_delta, np.zeros(len(ks) - len(three), dtype=bool)]
+                two = ks[2 * ks <= model.n_regions * min(2, model.region_size)]
+                b1 = delta_upper_bounds(W, model, two).model_babel
+                b2 = delta_upper_bounds(W, model, two, per_region=2).model_babel
+                step = np.atleast_1d(thm33_bound(b1, b2)) <= one_step_tol
+                step_ok &= np.r_[step, np.zeros(len(ks) - len(two), dtype=bool)]
+            for criterion, ok in (("iht", iht_ok), ("one_step", step_ok)):
+                # the bounds grow with k, so the certified ks are 1..k*; count the leading run
+                largest[(K, pool, criterion)] = int(np.argmin(ok)) if not ok.all() else len(ks)
+    keys = zip(bounds["K"].astype(int), pools, bounds["criterion"], strict=True)
+    return np.array([largest[key] for key in keys], dtype=float) / (M * D)

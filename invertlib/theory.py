@@ -32,9 +32,11 @@ import torch
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
+from .bounds import delta_upper_bounds
 from .checks import check_choice, check_int, check_values
 from .conv import ConvOperator
 from .filters import gaussian_filters
+from .iht import one_step_errors
 from .progress import progress
 from .rip import delta_from_ratios, rip_estimates
 from .rng import check_generator
@@ -174,6 +176,7 @@ def thm31_sweep(
     values: str = "uniform",
     n_starts: int = 16,
     n_candidates: int | None = 256,
+    upper: bool = False,
     device: str | torch.device = "cpu",
 ) -> pd.DataFrame:
     """Empirical delta_k against Theorem 3.1's predictor, one parameter at a time.
@@ -189,7 +192,10 @@ def thm31_sweep(
     Returns one row per (point, draw), in order: sweep (p), value (v), draw, M, l, K, k, D (the
     point), n, std_ratio (std of ||W^T z|| / ||z|| over the codes), delta_mc, delta_search, and
     predictor x = k (log K + log n - log eps) D / (M l^2), so that the theorem at equality reads
-    delta_k^2 = C x. Every draw comes from `generator`, in row order.
+    delta_k^2 = C x. Every draw comes from `generator`, in row order. With upper=True, three more
+    columns bound the same W's delta_k from above (`bounds.delta_upper_bounds`): delta_upper (the
+    model Babel bound), delta_babel and delta_coherence; they draw nothing, so the other columns
+    are those of upper=False.
     """
     sweeps = _check_sweeps(sweeps)
     base = {name: check_int(v, name) for name, v in zip(THM31_PARAMETERS, (M, l, K, k, D), strict=True)}
@@ -218,9 +224,10 @@ def thm31_sweep(
         for draw in range(n_draws):
             w = gaussian_filters(c["K"], c["M"], c["l"], generator=generator, device=device)
             W = ConvOperator(w, c["D"], stride)
+            model = PoolingModel(W.out_shape)
             est = rip_estimates(
                 W,
-                PoolingModel(W.out_shape),
+                model,
                 c["k"],
                 n_samples,
                 generator=generator,
@@ -242,6 +249,13 @@ def thm31_sweep(
                     predictor=float(x),
                 )
             )
+            if upper:
+                ub = delta_upper_bounds(W, model, [c["k"]])
+                rows[-1].update(
+                    delta_upper=float(ub.model_babel[0]),
+                    delta_babel=float(ub.babel[0]),
+                    delta_coherence=float(ub.coherence[0]),
+                )
     return pd.DataFrame(rows)
 
 
@@ -371,3 +385,81 @@ def fig2c_closest(table: pd.DataFrame, *, k: int, values: str, pool: int) -> pd.
     )
     best = ranked.sort_values(["distance", "_k", "_v", "_p", "metric"], kind="stable").index[0]
     return table.iloc[best]
+
+
+# ---------------------------------------------------------------------------------------------
+# Theorem 3.3 certified: the one-step bound evaluated with upper bounds on delta_k and delta_2k
+
+
+def thm33_certified(
+    *,
+    M: int,
+    ls,
+    Ks,
+    ks,
+    D: int,
+    n_draws: int,
+    n_samples: int,
+    generator: torch.Generator,
+    values: str = "uniform",
+    device: str | torch.device = "cpu",
+) -> pd.DataFrame:
+    """Theorem 3.3 with certified constants, against the measured one-step error.
+
+    For every filter length l in `ls` and number of filters K in `Ks`, `n_draws` Gaussian banks
+    (K, M, l) with Theorem 3.1's N(0, 1)/sqrt(M l) entries give W^T (MD x Kn, stride 1, the block
+    model M_k of one region per filter). For every k in `ks`, the model Babel bounds
+    (`bounds.delta_upper_bounds`) give delta_k <= dk_upper and delta_2k <= d2k_upper (M_k^2: 2k
+    atoms, at most 2 per filter), so Theorem 3.3 *certifies* ||x_hat - x|| / ||x|| <= certified =
+    thm33_bound(dk_upper, d2k_upper) for every code of M_k (inf where a constant reaches 1). On the
+    same W, `n_samples` codes with `values` nonzeros measure the one-step error of Figure 2(c)
+    (known switches): its mean and maximum.
+
+    Returns one row per (l, K, draw, k), in that order: M, l, K, K_over_M, D, n, draw, k, dk_upper,
+    d2k_upper, certified, non_vacuous (certified < 1), measured_mean, measured_max. Every draw comes
+    from `generator`, in row order."""
+    M, D = check_int(M, "M"), check_int(D, "D")
+    grids = {}
+    for name, vs in (("ls", ls), ("Ks", Ks), ("ks", ks)):
+        if isinstance(vs, (str, bytes)) or not hasattr(vs, "__len__") or len(vs) == 0:
+            raise ValueError(f"{name}: expected a non-empty list of whole numbers, got {vs!r}")
+        grids[name] = [int(v) for v in check_values(list(vs), name, low=1, integer=True)]
+    if max(grids["ls"]) > D:
+        raise ValueError(f"ls: expected filter lengths at most D = {D}, got {max(grids['ls'])}")
+    if max(grids["ks"]) > min(grids["Ks"]):
+        raise ValueError(
+            f"ks: expected at most min(Ks) = {min(grids['Ks'])} nonzeros (one per filter), got {max(grids['ks'])}"
+        )
+    n_draws, n_samples = check_int(n_draws, "n_draws"), check_int(n_samples, "n_samples")
+    check_choice(values, "values", VALUES)
+    check_generator(generator)
+    rows = []
+    points = [(l, K) for l in grids["ls"] for K in grids["Ks"]]
+    for l, K in progress(points, "Theorem 3.3 grid"):
+        for draw in range(n_draws):
+            W = ConvOperator(gaussian_filters(K, M, l, generator=generator, device=device), D)
+            model = PoolingModel(W.out_shape)
+            one = delta_upper_bounds(W, model, grids["ks"])
+            two = delta_upper_bounds(W, model, grids["ks"], per_region=2)
+            certified = np.atleast_1d(thm33_bound(one.model_babel, two.model_babel))
+            for i, k in enumerate(grids["ks"]):
+                e = one_step_errors(W, k, n_samples, generator=generator, values=values)
+                rows.append(
+                    dict(
+                        M=M,
+                        l=l,
+                        K=K,
+                        K_over_M=K / M,
+                        D=D,
+                        n=W.n,
+                        draw=draw,
+                        k=k,
+                        dk_upper=float(one.model_babel[i]),
+                        d2k_upper=float(two.model_babel[i]),
+                        certified=float(certified[i]),
+                        non_vacuous=bool(certified[i] < 1),
+                        measured_mean=float(e.mean()),
+                        measured_max=float(e.max()),
+                    )
+                )
+    return pd.DataFrame(rows)

@@ -95,6 +95,7 @@ from invertlib.companion.paper import FIG2
 from invertlib.companion.plotting import phase_boundaries_figure, phase_diagrams, save_figure, save_table, use_style
 from invertlib.phase import (
     METHODS,
+    certified_boundary,
     filters_for_delta,
     phase_boundaries,
     phase_cells,
@@ -194,7 +195,6 @@ bounds = pd.concat(
 bounds["thm31_rho"] = thm31_boundary(
     bounds, M=M, D=D, l=l, C=C, eps=eps, recovery_delta=recovery_delta, one_step_tol=one_step_tol
 )
-save_table(bounds, "phase_transition_boundaries")
 report = bounds[bounds["K"].isin([bounds.loc[(bounds["delta"] - d).abs().idxmin(), "K"] for d in report_deltas])]
 shown = report.set_index(["criterion", "model", "method", "delta"])["rho50"].unstack("delta")
 dt_at = report.groupby("delta")["dt_rho"].first()
@@ -208,6 +208,35 @@ for r in report[~report["bracketed"]].itertuples():
     )
 print("\nDonoho-Tanner rho_W: " + ", ".join(f"{d:.3f}: {r:.3f}" for d, r in dt_at.items()))
 print("Theorem 3.1 (C fit) boundary, one per filter: " + ", ".join(f"{d:.3f}: {r:.1e}" for d, r in thm31_at.items()))
+
+# %% [markdown]
+# ## The certified boundary
+#
+# Theorem 3.1 needs a constant fitted to measurements; a proof for the matrices at hand needs none. The model Babel upper
+# bounds of notebook 12 (`invertlib.bounds`: Gershgorin's discs maximised over the supports of the pooling model, from
+# every row of $WW^T$) certify the same two recovery conditions for `n_banks` new banks per $\delta$
+# (`phase.certified_boundary`): the largest $k$ whose $\mathcal{M}_k^3$ constant is at most `recovery_delta`
+# (model-IHT) or whose Theorem 3.3 bound, with the certified $\delta_k$ and $\delta_{2k}$, is at most `one_step_tol`.
+
+# %%
+bounds["certified_rho"] = certified_boundary(
+    bounds,
+    M=M,
+    D=D,
+    l=l,
+    n_banks=n_banks,
+    generator=gen,
+    recovery_delta=recovery_delta,
+    one_step_tol=one_step_tol,
+    k_max=round(max(rhos) * M * D),  # the grid's largest k: no boundary beyond it is drawn
+    device=device,
+)
+save_table(bounds, "phase_transition_boundaries")
+certified_k = bounds.groupby("criterion")["certified_rho"].max() * M * D  # the largest k certified, over delta
+print(
+    "largest k certified (over delta and both pooling models): "
+    + ", ".join(f"{c}: {v:.0f}" for c, v in certified_k.items())
+)
 
 # %% [markdown]
 # ## Phase diagrams
@@ -355,7 +384,14 @@ display(
         f"{gap_shown['one_step']:,.0f}-fold. At this size the theorem, with this constant, "
         + ("guarantees nothing" if thm_k < 1 else "guarantees little")
         + f", while the algorithms recover up to {float(blk.loc['iht', 'rho50'].max()) * M * D:.0f} nonzeros "
-        "(one region per filter)."
+        "(one region per filter). The certified boundary (model Babel bounds on new banks, no fitted constant) "
+        + (
+            "certifies no $k \\ge 1$ for either criterion at any $\\delta$: with "
+            f"$M\\ell = {M * l}$ taps per filter the filters' norms alone, $\\max_i |\\|w_i\\|^2 - 1|$, are "
+            "too far from 1."
+            if certified_k.max() == 0
+            else "reaches k = " + ", ".join(f"{v:.0f} ({c})" for c, v in certified_k.items()) + "."
+        )
     )
 )
 
@@ -447,5 +483,17 @@ claims.finding(
     f"model-IHT; delta_2k <= {thm33_delta_for(one_step_tol):.3f} for Theorem 3.3's bound {one_step_tol}) "
     f"predicts rho of {float(blk['thm31_rho'].min()):.1e}-{float(blk['thm31_rho'].max()):.1e}: "
     "sufficient conditions, orders of magnitude below what the algorithms achieve",
+)
+claims.finding(
+    "phase.certified",
+    "largest k the model Babel bounds certify (any delta, both models): model-IHT (M_k^3 constant <= recovery_delta), "
+    "one step (Theorem 3.3 bound <= one_step_tol)",
+    ours={c: int(v) for c, v in certified_k.items()},
+    note=f"{n_banks} new Gaussian banks per delta, M l = {M * l} taps per filter"
+    + (
+        ": nothing is certified at this size (the filters' norms alone, the exact delta_1, are too far from 1)"
+        if certified_k.max() == 0
+        else ""
+    ),
 )
 claims.finish()

@@ -246,3 +246,25 @@ def test_decode_codes_scores_every_code_against_the_originals(vgg16, small, one)
     assert gains.tolist() == pytest.approx((d.flatten(1).norm(dim=1) / ref).double().tolist(), rel=1e-5)
     with pytest.raises(ValueError, match="decoders: expected a decoder for every layer"):
         decode_codes(vgg16, {}, codes, act, inputs)
+
+
+def test_csc_layers_counts_stripes_of_the_post_relu_codes(vgg16, small):
+    from invertlib.coherence import coherence
+    from invertlib.csc import stripe_sparsity
+    from invertlib.vision.layerwise import csc_layers
+
+    inputs, act = small
+    out = csc_layers(vgg16, inputs, ["conv1_1", "conv2_1"], generator=torch_generator(0))
+    assert list(out.layers.layer) == ["conv1_1", "conv2_1"] and list(out.layers.stripe_size) == [64 * 25, 128 * 25]
+    row = out.layers.iloc[1]
+    assert row.mu == pytest.approx(coherence(vgg16.convs["conv2_1"].weight.double(), shifts=True))
+    assert row.uniqueness == pytest.approx((1 + 1 / row.mu) / 2)
+    assert 0 < row.mu_gaussian < row.mu  # learned filters are more coherent than Gaussian ones
+    img = out.images[out.images.layer == "conv2_1"]
+    assert img.stripe.tolist() == stripe_sparsity(act.post["conv2_1"], 3).tolist()
+    assert ((img.thresholding >= 0.5) & (img.thresholding <= row.uniqueness + 1e-12)).all()
+    assert (img.fill <= 1).all() and (img.ratio > 0).all() and (img.ratio <= 1).all()
+    with pytest.raises(ValueError, match="layers: expected network order"):
+        csc_layers(vgg16, inputs, ["conv2_1", "conv1_1"], generator=torch_generator(0))
+    with pytest.raises(ValueError, match="layers: expected conv layers"):
+        csc_layers(vgg16, inputs, ["pool1"], generator=torch_generator(0))

@@ -316,7 +316,8 @@ def phase_boundaries_figure(bounds, *, C: float) -> plt.Figure:
     by method, colour by pooling model (the Gaussian matrix in its own), solid for the IHT error,
     dotted for one step; 2 standard errors as error bars; the Donoho-Tanner curve rho_W; and
     Theorem 3.1's boundary with constant C for model-IHT with one region per filter (the theory's
-    model). Returns the figure."""
+    model), and, where the table has a certified_rho column (`invertlib.phase.certified_boundary`),
+    the certified boundary of the same rows where it is above 0. Returns the figure."""
     styles = {"model-IHT": "o", "IHT": "s", "IHT (Gaussian)": "^"}
     colors = {"2 shifts": "C0", "one per filter": "C1"}
     name = {"iht": "IHT", "one_step": "one step"}
@@ -342,6 +343,17 @@ def phase_boundaries_figure(bounds, *, C: float) -> plt.Figure:
     for crit, ls in (("iht", "-"), ("one_step", ":")):
         t = theory[theory["criterion"] == crit]
         ax.plot(t["delta"], t["thm31_rho"], "k", ls=ls, lw=1.5, label=f"Theorem 3.1 (C = {C:.2f}), {name[crit]}")
+        if "certified_rho" in t.columns:  # log scale: a certified rho of 0 (nothing proved) cannot be drawn
+            c = t[t["certified_rho"] > 0]
+            proved = f"{len(c)} of {len(t)} delta" if len(c) else "nothing certified"
+            ax.plot(
+                c["delta"],
+                c["certified_rho"],
+                "m",
+                ls=ls,
+                lw=1.5,
+                label=f"certified (model Babel), {name[crit]}: {proved}",
+            )
     ax.set_yscale("log")
     ax.set_xlabel(r"$\delta = MD/(Kn)$")
     ax.set_ylabel(r"$\rho_{50} = k/(MD)$")
@@ -464,5 +476,88 @@ def seeds_figure(summary, seeds) -> plt.Figure:
     b.set_xlabel("notebook")
     b.set_ylabel("(max - min) / |mean| over seeds")
     b.set_title("(b) how far each moving number travels (red: verdict moves)")
+    fig.tight_layout()
+    return fig
+
+
+def rip_sandwich_figure(sweep) -> plt.Figure:
+    """delta_k bracketed along the sweeps of a `theory.thm31_sweep(upper=True)` table: one panel per
+    swept parameter, the two lower bounds (Monte Carlo, worst-case search) and the three upper bounds
+    (model Babel, Babel, coherence), mean over draws, log scale; the shaded band is where delta_k is."""
+    params = list(dict.fromkeys(sweep["sweep"]))
+    fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3.2), sharey=True, squeeze=False)
+    curves = (
+        ("delta_mc", "Monte Carlo (lower)", "C0", "o:"),
+        ("delta_search", "search (lower)", "C0", "o-"),
+        ("delta_upper", "model Babel (upper)", "C3", "s-"),
+        ("delta_babel", "Babel (upper)", "C3", "s:"),
+        ("delta_coherence", "(s-1) mu (upper)", "C7", "^:"),
+    )
+    for ax, p in zip(axes[0], params, strict=True):
+        m = sweep[sweep["sweep"] == p].groupby("value").mean(numeric_only=True)
+        ax.fill_between(m.index, m["delta_search"], m["delta_upper"], color="C1", alpha=0.15, lw=0)
+        for col, label, color, style in curves:
+            ax.plot(m.index, m[col], style, color=color, ms=4, lw=1.2, label=label)
+        ax.axhline(1, color="k", lw=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(p)
+    axes[0, 0].set_ylabel(r"bound on $\delta_k$")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(r"$\delta_k$ bracketed: certified lower (search) and upper (model Babel) bounds")
+    fig.tight_layout()
+    return fig
+
+
+def thm33_certified_figure(grid) -> plt.Figure:
+    """Theorem 3.3 with certified constants (a `theory.thm33_certified` table): the certified bound
+    on the one-step error against the measured maximum on the same filters, one marker per (bank, k),
+    colour by k, log scale; the line y = x and the vacuous level 1."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    finite = grid[np.isfinite(grid["certified"])]
+    for i, (k, g) in enumerate(finite.groupby("k")):
+        ax.scatter(g["measured_max"], g["certified"], s=18, color=f"C{i}", label=f"k = {k}")
+    lo = min(finite["measured_max"].min(), 1e-2)
+    hi = max(finite["certified"].max(), 2)
+    ax.plot([lo, hi], [lo, hi], "k:", lw=1, label="certified = measured")
+    ax.axhline(1, color="r", lw=1, ls="--", label="vacuous above")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"measured max $\|\hat x - x\| / \|x\|$")
+    ax.set_ylabel("certified bound (Theorem 3.3, model Babel)")
+    ax.legend(fontsize=7)
+    ax.set_title("Theorem 3.3 certified vs measured one-step error")
+    return fig
+
+
+def csc_figure(tables: dict) -> plt.Figure:
+    """The coherence theory against real codes: per network ({name: `vision.layerwise.CscLayers`}),
+    one panel, per conv layer the measured stripe sparsity ||Gamma||^s_{0,inf} (median and range over
+    the photographs), the stripe size, and the allowances (uniqueness with the learned filters and
+    with Gaussian ones; thresholding, median over the photographs); log scale."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.2 * len(tables), 3.8), squeeze=False)
+    for ax, (name, t) in zip(axes[0], tables.items(), strict=True):
+        layers = list(t.layers["layer"])
+        xs = np.arange(len(layers))
+        g = t.images.groupby("layer", sort=False)
+        med, lo, hi = g["stripe"].median(), g["stripe"].min(), g["stripe"].max()
+        ax.errorbar(
+            xs,
+            med[layers],
+            yerr=[med[layers] - lo[layers], hi[layers] - med[layers]],
+            fmt="o-",
+            color="C0",
+            capsize=3,
+            label="measured stripe sparsity",
+        )
+        ax.plot(xs, t.layers["stripe_size"], "k--", lw=1, label="stripe size")
+        ax.plot(xs, t.layers["uniqueness"], "s-", color="C3", label="allowed: uniqueness (learned mu)")
+        ax.plot(xs, t.layers["uniqueness_gaussian"], "s:", color="C2", label="allowed: uniqueness (Gaussian mu)")
+        ax.plot(xs, g["thresholding"].median()[layers], "v-", color="C1", label="allowed: thresholding")
+        ax.set_xticks(xs, layers, rotation=30)
+        ax.set_yscale("log")
+        ax.set_ylabel("nonzeros per stripe")
+        ax.set_title(name)
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig

@@ -410,3 +410,82 @@ def decode_codes(net: FeatureNet, decoders: Mapping, codes: Mapping, act: Activa
         key = (layer, part["kind"].iloc[0])
         part["gain"] = (norms[key] / ref).double().numpy() if ref is not None else float("nan")
     return DecodedCodes(images, pd.concat(parts).rename_axis("image").reset_index())
+
+
+# ---------------------------------------------------------------------------------------------
+# The coherence theory of ML-CSC (Papyan, Romano & Elad 2017) on a real network: beyond the paper
+
+
+@dataclass(frozen=True)
+class CscLayers:
+    """The ML-CSC quantities of a network's conv layers. `layers`: one row per layer (layer, K,
+    atom_dim = M l^2, l, stride, stripe_size, mu (learned filters, every shift), mu_gaussian (a
+    Gaussian bank of the same shape), uniqueness and uniqueness_gaussian = (1 + 1/mu) / 2).
+    `images`: one row per (layer, image): stripe (||Gamma||^s_{0,inf} of the layer's post-ReLU
+    code), fill (stripe / stripe_size), nonzero (fraction of nonzero units), ratio (|Gamma^min| /
+    |Gamma^max|) and thresholding ((1 + ratio / mu) / 2)."""
+
+    layers: pd.DataFrame
+    images: pd.DataFrame
+
+
+def csc_layers(net: FeatureNet, x, layers: Sequence[str], *, generator: torch.Generator) -> CscLayers:
+    """ML-CSC's stripe sparsity and coherence allowances for conv `layers` (in network order) of
+    `net` on preprocessed images x (B, 3, H, W). Layer i's code Gamma_i is its output after ReLU
+    and its dictionary D_i = W_i^T has the layer's filters at every shift (stride included), so a
+    stripe holds K_i (2r + 1)^2 coefficients, r = (l - 1) // stride (`csc.stripe_size`); the
+    Gaussian banks (one per layer, N(0, 1) entries: mu does not depend on the scale) come from
+    `generator`. Returns `CscLayers`."""
+    from ..coherence import coherence
+    from ..csc import magnitude_ratio, stripe_size, stripe_sparsity, thresholding_allowance, uniqueness_allowance
+
+    check_generator(generator)
+    if isinstance(layers, str) or not isinstance(layers, Sequence) or not layers:
+        raise ValueError(f"layers: expected a non-empty list of conv layer names, got {layers!r}")
+    specs = [net.spec(name, "layers") for name in layers]
+    if not all(isinstance(s, Conv) for s in specs):
+        raise ValueError(f"layers: expected conv layers of {net.architecture}, got {list(layers)}")
+    order = [net.layer_names.index(name) for name in layers]
+    if order != sorted(order):
+        wanted = sorted(layers, key=net.layer_names.index)
+        raise ValueError(f"layers: expected network order {wanted}, got {list(layers)}")
+    act = net(x, upto=layers[-1], keep_pre=False)
+    rows, per_image = [], []
+    for spec in specs:
+        w = net.convs[spec.name].weight.detach().cpu().double()
+        K, M, l = w.shape[:3]
+        mu = coherence(w, shifts=True, stride=spec.stride)
+        g = gaussian_filters(K, M, l, generator=generator, ndim=2, dtype=torch.float64)
+        mu_g = coherence(g, shifts=True, stride=spec.stride)
+        size = stripe_size(K, l, stride=spec.stride)
+        rows.append(
+            dict(
+                layer=spec.name,
+                K=K,
+                atom_dim=M * l * l,
+                l=l,
+                stride=spec.stride,
+                stripe_size=size,
+                mu=mu,
+                mu_gaussian=mu_g,
+                uniqueness=uniqueness_allowance(mu),
+                uniqueness_gaussian=uniqueness_allowance(mu_g),
+            )
+        )
+        code = act.post[spec.name]
+        stripe = stripe_sparsity(code, l, stride=spec.stride).cpu()
+        ratio = magnitude_ratio(code).double().cpu()
+        nonzero = (code != 0).flatten(1).double().mean(dim=1).cpu()
+        for i in range(len(code)):
+            per_image.append(
+                dict(
+                    layer=spec.name,
+                    image=i,
+                    stripe=int(stripe[i]),
+                    fill=float(stripe[i]) / size,
+                    nonzero=float(nonzero[i]),
+                    ratio=float(ratio[i]),
+                    thresholding=thresholding_allowance(mu, float(ratio[i])),
+                )
+            )
+    return CscLayers(layers=pd.DataFrame(rows), images=pd.DataFrame(per_image))
