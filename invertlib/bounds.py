@@ -11,8 +11,9 @@ so delta_S = max(lam_max - 1, 1 - lam_min) <= max_{j in S} (|G_jj - 1| + R_j(S))
 
     delta_k <= max_j ( |G_jj - 1| + max_{S in model, S contains j} R_j(S) ).
 
-* **Model Babel bound.** The inner maximum is exact to compute: a support of M_k (at most
-  `per_region` = m atoms in each pooling region, s = m k atoms in all) that contains j may add at
+* **Model Babel bound.** The inner maximum is exact to compute: a support of M_k^m (a union of m
+  supports of M_k, m = `per_region`: at most m atoms in each pooling region, s = m k in all, fewer
+  where the regions cannot hold them, `support_size`) that contains j may add at
   most m - 1 other atoms of j's own region and m of every other region, so R_j is maximised by
   the m largest |G_ij| of every other region, the m - 1 largest of j's own, and then the s - 1
   largest of all those (the constraint is a partition matroid, so the greedy choice is optimal).
@@ -59,13 +60,18 @@ def _check_ks(ks, model: PoolingModel, per_region: int) -> np.ndarray:
     ks = np.atleast_1d(check_values(ks, "ks", low=1, integer=True)).astype(int)
     if ks.ndim != 1 or len(ks) == 0:
         raise ValueError(f"ks: expected a non-empty list of sparsities k, got shape {ks.shape}")
-    most = model.n_regions * min(per_region, model.region_size)
-    if per_region * ks.max() > most:
+    if per_region == 1 and ks.max() > model.n_regions:
         raise ValueError(
-            f"ks: a support of {per_region} x k atoms needs at most {most} (= {model.n_regions} regions x "
-            f"{min(per_region, model.region_size)}), got k = {int(ks.max())}"
+            f"ks: a support of M_k holds one atom in each of k regions, and the model has {model.n_regions}; "
+            f"got k = {int(ks.max())}"
         )
     return ks
+
+
+def support_size(k: int, model: PoolingModel, per_region: int) -> int:
+    """Atoms in the largest support of M_k^m (m = per_region): a union of m supports of M_k holds
+    m k atoms, and at most min(m, P) in each of the R regions, so min(m k, R min(m, P))."""
+    return min(per_region * int(k), model.n_regions * min(per_region, model.region_size))
 
 
 def delta_upper_bounds(
@@ -74,7 +80,9 @@ def delta_upper_bounds(
     """The model Babel, Babel and coherence upper bounds on delta_k (per_region = 1) or on the
     constant of M_k^2 (per_region = 2: supports of 2k atoms, at most 2 per region) for every k
     in ks, from every row of W W^T. W: a `ConvOperator` (Kn atoms); model: a `PoolingModel` of
-    W's output shape whose regions partition the code. Returns `DeltaUpperBounds`."""
+    W's output shape whose regions partition the code; k at most the number of regions when
+    per_region = 1 (larger ks of M_k^m bound the supports of `support_size` atoms). Returns
+    `DeltaUpperBounds`."""
     if not isinstance(W, ConvOperator):
         raise TypeError(f"W: expected a ConvOperator, got {type(W).__name__}")
     if not isinstance(model, PoolingModel):
@@ -86,7 +94,7 @@ def delta_upper_bounds(
     per_region = check_int(per_region, "per_region")
     batch_size = check_int(batch_size, "batch_size")
     ks = _check_ks(ks, model, per_region)
-    s_max = per_region * int(ks.max())
+    s_max = support_size(int(ks.max()), model, per_region)
     Kn, R = W.shape[0], model.n_regions
     m = min(per_region, model.region_size)  # atoms a support can hold in one region
     region_index = model.region_index.to(W.device)  # (R, P)
@@ -120,7 +128,7 @@ def delta_upper_bounds(
     model_b, babel_b, coh_b, atoms = [], [], [], []
     d_max = float(diag.max())
     for k in ks:
-        s = per_region * int(k)
+        s = support_size(int(k), model, per_region)
         value, j = bound(model_c, s)
         model_b.append(value)
         atoms.append(j)

@@ -7,10 +7,10 @@ read the forward pass Gamma_i = ReLU(D_i^T Gamma_{i-1} + b_i) as layered (soft, 
 thresholding. Their guarantees are stated in the *stripe* sparsity of the codes and the mutual
 coherence mu(D_i) of the dictionary (l2-normalised atoms, every shift):
 
-* a **stripe** of Gamma_i is the set of coefficients whose atoms overlap one patch of the layer's
-  input: all K_i channels at the (2r + 1)^ndim shifts within r = (l - 1) // t of a position (l the
-  filter side, t the stride; (2l - 1) shifts at stride 1); ||Gamma_i||^s_{0,inf} is the largest
-  number of nonzeros in any stripe (`stripe_sparsity`);
+* a **stripe** of Gamma_i is the set of coefficients whose atoms overlap one atom of the layer:
+  all K_i channels at the (2r + 1)^ndim shifts within r = (l - 1) // t of a position (l the filter
+  side, t the stride; (2l - 1) shifts at stride 1, the stripe of the paper); ||Gamma_i||^s_{0,inf} is
+  the largest number of nonzeros in any stripe (`stripe_sparsity`);
 * **uniqueness** (Papyan, Sulam & Elad, "Working locally, thinking globally", IEEE TSP 2017, carried to
   every layer of ML-CSC by the JMLR paper): the representation is the unique sparsest one when
   ||Gamma_i||^s_{0,inf} < (1 + 1 / mu(D_i)) / 2 (`uniqueness_allowance`);
@@ -22,7 +22,9 @@ coherence mu(D_i) of the dictionary (l2-normalised atoms, every shift):
 
 We could not read the paper's text offline; the forms above are the ones its abstract and the
 follow-up literature restate, and the companion (notebook 12) says so where it uses them. mu(D_i)
-with every shift is `coherence.coherence(w, shifts=True)`.
+with every shift is `coherence.coherence(w, shifts=True)`, over the atoms away from the border: a
+padded layer also has atoms cut by the zero padding, which can be more coherent, so allowances from
+it are if anything too generous.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def stripe_counts(codes, l: int, *, stride: int = 1) -> torch.Tensor:
         raise ValueError(f"codes: expected a batch of codes (B, K, n) or (B, K, n, n), got {tuple(z.shape)}")
     r = (check_int(l, "l") - 1) // check_int(stride, "stride")
     ndim = z.dim() - 2
-    # float32 counts are exact: a stripe holds far fewer than 2^24 coefficients
+    # float32 counts are exact below 2^24, and below 2^11 channels even where a GPU sums in TF32
     active = (z != 0).sum(dim=1, keepdim=True, dtype=torch.float32)
     box = torch.ones((1, 1) + (2 * r + 1,) * ndim, dtype=active.dtype, device=active.device)
     conv = F.conv1d if ndim == 1 else F.conv2d

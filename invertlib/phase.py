@@ -416,14 +416,10 @@ def certified_boundary(
             iht_ok = np.ones(len(ks), dtype=bool)
             step_ok = np.ones(len(ks), dtype=bool)
             for W in banks:
-                three = ks[3 * ks <= model.n_regions * min(3, model.region_size)]
-                b3 = delta_upper_bounds(W, model, three, per_region=3).model_babel
-                iht_ok &= np.r_[b3 <= recovery_delta, np.zeros(len(ks) - len(three), dtype=bool)]
-                two = ks[2 * ks <= model.n_regions * min(2, model.region_size)]
-                b1 = delta_upper_bounds(W, model, two).model_babel
-                b2 = delta_upper_bounds(W, model, two, per_region=2).model_babel
-                step = np.atleast_1d(thm33_bound(b1, b2)) <= one_step_tol
-                step_ok &= np.r_[step, np.zeros(len(ks) - len(two), dtype=bool)]
+                iht_ok &= delta_upper_bounds(W, model, ks, per_region=3).model_babel <= recovery_delta
+                b1 = delta_upper_bounds(W, model, ks).model_babel
+                b2 = delta_upper_bounds(W, model, ks, per_region=2).model_babel
+                step_ok &= np.atleast_1d(thm33_bound(b1, b2)) <= one_step_tol
             for criterion, ok in (("iht", iht_ok), ("one_step", step_ok)):
                 # the bounds grow with k, so the certified ks are 1..k*; count the leading run
                 largest[(K, pool, criterion)] = int(np.argmin(ok)) if not ok.all() else len(ks)

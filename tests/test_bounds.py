@@ -45,7 +45,7 @@ CASES = [  # (K, M, l, D, stride, padding, ndim, pool)
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("per_region", [1, 2])
+@pytest.mark.parametrize("per_region", [1, 2, 3])
 def test_sandwich_and_gershgorin_exactness(case, per_region):
     K, M, l, D, stride, padding, ndim, pool = case
     w = gaussian_filters(K, M, l, generator=torch_generator(3), ndim=ndim, scale="paper").double()
@@ -55,6 +55,9 @@ def test_sandwich_and_gershgorin_exactness(case, per_region):
     ub = delta_upper_bounds(W, model, ks, per_region=per_region, batch_size=5)  # several batches
     assert list(ub.ks) == ks and ub.per_region == per_region
     for i, k in enumerate(ks):
+        if per_region == 3:  # exact_delta enumerates M_k and M_k^2 only: the brute-force Gershgorin check below
+            assert ub.model_babel[i] == pytest.approx(_gershgorin_brute(W, model, k, 3), rel=1e-10)
+            continue
         exact = exact_delta(W, model, k, per_region=per_region).delta
         lower = worst_case_delta(W, model, k, generator=torch_generator(1), n_starts=4, per_region=per_region).delta
         assert lower <= exact + 1e-12
@@ -80,6 +83,20 @@ def test_delta_1_is_the_diagonal_and_the_bounds_grow_with_k():
     assert 0 <= j < W.shape[0]
 
 
+def test_supports_larger_than_the_regions_can_hold_are_capped():
+    """M_k^2 with regions of one entry holds at most R atoms, whatever k: the bound for such k is the
+    bound for the largest support (every atom), which is then the Gershgorin bound of the whole G."""
+    w = gaussian_filters(2, 3, 2, generator=torch_generator(4), scale="paper").double()
+    W = ConvOperator(w, 3)  # n = 2 shifts, regions of 1: R = 4 atoms
+    model = PoolingModel(W.out_shape, 1)
+    ub = delta_upper_bounds(W, model, [2, 3, 4], per_region=2)
+    A = W.matrix()
+    G = A @ A.T
+    whole = float(((G.diagonal() - 1).abs() + G.abs().sum(dim=1) - G.diagonal().abs()).max())
+    assert ub.model_babel[1] == pytest.approx(whole) and ub.model_babel[2] == pytest.approx(whole)
+    assert ub.model_babel[0] <= whole + 1e-12
+
+
 def test_orthonormal_atoms_have_zero_bounds():
     """Filters that never overlap (l = 1, stride 1) and are orthonormal: W W^T = I, delta_k = 0."""
     w = torch.eye(3, dtype=torch.float64).reshape(3, 3, 1)
@@ -92,7 +109,9 @@ def test_bad_inputs_are_named():
     w = gaussian_filters(3, 2, 3, generator=torch_generator(0))
     W = ConvOperator(w, 8)
     model = PoolingModel(W.out_shape)
-    with pytest.raises(ValueError, match="ks: a support of 1 x k atoms needs at most 3"):
+    with pytest.raises(
+        ValueError, match="ks: a support of M_k holds one atom in each of k regions, and the model has 3"
+    ):
         delta_upper_bounds(W, model, [4])
     with pytest.raises(ValueError, match="ks"):
         delta_upper_bounds(W, model, [0])

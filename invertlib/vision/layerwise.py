@@ -433,7 +433,9 @@ def csc_layers(net: FeatureNet, x, layers: Sequence[str], *, generator: torch.Ge
     """ML-CSC's stripe sparsity and coherence allowances for conv `layers` (in network order) of
     `net` on preprocessed images x (B, 3, H, W). Layer i's code Gamma_i is its output after ReLU
     and its dictionary D_i = W_i^T has the layer's filters at every shift (stride included), so a
-    stripe holds K_i (2r + 1)^2 coefficients, r = (l - 1) // stride (`csc.stripe_size`); the
+    stripe holds K_i (2r + 1)^2 coefficients, r = (l - 1) // stride (`csc.stripe_size`). mu is that of
+    the interior atoms (`coherence.coherence(shifts=True)`); the atoms the zero padding cuts can be more
+    coherent, so the allowances are upper estimates, generous to the theory. The
     Gaussian banks (one per layer, N(0, 1) entries: mu does not depend on the scale) come from
     `generator`. Returns `CscLayers`."""
     from ..coherence import coherence
