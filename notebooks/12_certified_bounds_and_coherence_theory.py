@@ -279,7 +279,8 @@ print(
 # %% [markdown]
 # **VGG16 and AlexNet.** Layer $i$'s code is its output after ReLU, its dictionary its filters at every shift (conv1 of
 # AlexNet has stride 4: a stripe spans $2\lfloor 10/4\rfloor + 1 = 5$ shifts per axis). Gaussian banks of each layer's
-# shape give the coherence a random layer would have.
+# shape give the coherence a random layer would have. $\mu$ is that of the atoms away from the border; the atoms that the
+# zero padding cuts can be more coherent, so these allowances are, if anything, generous to the theory.
 
 # %%
 images, names = load_images(image_dir, size=input_size, max_images=max_images, photos=photos)
