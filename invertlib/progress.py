@@ -12,7 +12,16 @@ import sys
 from tqdm import tqdm
 
 
-def progress(iterable, desc: str, total: int | None = None):
+def progress(iterable, desc: str, total: int | None = None, **options):
+    """tqdm over `iterable`; `options` go to tqdm (unit="img" shows images/s, disable=True hides it)."""
     return tqdm(
-        iterable, desc=desc, total=total, file=sys.stderr, mininterval=5.0, ascii=True, dynamic_ncols=False, ncols=80
+        iterable,
+        desc=desc,
+        total=total,
+        file=sys.stderr,
+        mininterval=5.0,
+        ascii=True,
+        dynamic_ncols=False,
+        ncols=80,
+        **options,
     )

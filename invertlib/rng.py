@@ -34,3 +34,14 @@ def check_generator(generator, name: str = "generator") -> torch.Generator:
             f"{name}: expected a torch.Generator (see invertlib.rng.torch_generator), got {type(generator).__name__}"
         )
     return generator
+
+
+def spawn_seed(seed: int, *keys: int) -> int:
+    """A seed for the draws of item `keys` (an image's index, say) of a run seeded with `seed`:
+    numpy's SeedSequence hash of (seed, *keys), so every item has its own independent stream and
+    the item's draws do not depend on which process, batch or order handles it."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    if not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 0 for k in keys):
+        raise ValueError(f"keys: expected integers >= 0, got {keys!r}")
+    return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1, np.uint64)[0] >> 1)

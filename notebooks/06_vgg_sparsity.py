@@ -42,6 +42,7 @@ weights_file = None  # None: torchvision's ImageNet VGG16; or your own .pth / .n
 compare_hed = True  # extra column: VGG16 fine-tuned for edge detection
 tolerance_pp = 5.0  # |ours - paper| in percentage points for "matched" (3x this for "partly")
 n_resamples = 2000  # bootstrap resamples of the photographs (intervals and verdict stability)
+results_file = None  # a table2 results file of `python -m invertlib.vision.evaluate` (full scale), shown beside ours
 
 # %%
 import matplotlib.pyplot as plt
@@ -54,6 +55,7 @@ import invertlib as il
 from invertlib.companion.paper import TABLE2
 from invertlib.companion.plotting import save_figure, save_table, use_style
 from invertlib.stats import bootstrap_indices, correlation_rows, percentile_interval
+from invertlib.vision.evaluate import full_scale, side_by_side
 from invertlib.vision.images import load_images
 from invertlib.vision.networks import VGG16, layer_sparsity
 
@@ -173,6 +175,30 @@ display(
 )
 
 # %% [markdown]
+# ## At the paper's scale
+#
+# `python -m invertlib.vision.evaluate table2 --image-dir DIR` measures this table over a whole folder, such as the 50,000
+# ILSVRC-2012 validation images the paper used: streaming (memory does not grow with the folder), sharded over processes
+# under `torchrun`, resumable (the README's *At scale* section gives the command and the measured rates). Given its
+# results file (`results_file`), the next cell shows its per-layer means beside the photographs', each with a 95 %
+# bootstrap interval over its images, and the last cell records them against the paper as claims of their own
+# (`claims/full_scale/06_vgg_sparsity.json`), apart from this notebook's.
+
+# %%
+full = None
+if results_file is not None:
+    full = full_scale(results_file, generator=il.numpy_generator(seed), n_resamples=n_resamples)
+    at_scale = side_by_side(
+        full,
+        {f"sparsity.{r.layer}": r.ours for r in table.itertuples()},
+        {f"sparsity.{n}": v for n, v in TABLE2.items()},
+    )
+    print(f"Table 2 at scale: {full.meta['n_images']} images of {results_file} ({full.meta['weights']})")
+    print(at_scale.drop(columns="column").round(2).to_string(index=False))
+else:
+    print("no full-scale results file given (results_file = None): the photographs' table only")
+
+# %% [markdown]
 # ## Claims
 
 # %%
@@ -205,3 +231,17 @@ claims.invariant(
     holds=pool_ge,
 )
 claims.finish()
+# the full-scale run's claims, written apart from this notebook's (claims/full_scale/)
+if full is not None:
+    scaled = il.Claims("06_vgg_sparsity", seed, device, scope="full_scale")
+    for row in at_scale.itertuples():
+        scaled.compare(
+            f"table2.{row.label.removeprefix('sparsity.')}",
+            f"% nonzeros of {row.label.removeprefix('sparsity.')}, {row.n_images} images of the results file",
+            paper=row.paper,
+            ours=row.full,
+            tol=tolerance_pp,
+            note=f"{row.full - row.paper:+.1f} percentage points (the photographs: {row.photographs:.1f})",
+            spread=full.spreads[row.column],
+        )
+    scaled.finish()

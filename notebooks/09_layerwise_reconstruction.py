@@ -65,6 +65,7 @@ tolerance = 0.05  # |ours - paper| for "matched" (3x for "partly")
 n_resamples = 2000  # bootstrap resamples of the photographs (intervals and verdict stability)
 lipschitz_images = 3  # images of the decoders' local Lipschitz constants (the expensive part of the off-manifold study)
 lipschitz_iters = 8  # power iterations per local Lipschitz estimate
+results_file = None  # a table3 results file of `python -m invertlib.vision.evaluate` (full scale), shown beside ours
 
 # %%
 import matplotlib.pyplot as plt
@@ -74,7 +75,7 @@ from IPython.display import Markdown, display
 
 import invertlib as il
 from invertlib.coherence import coherence
-from invertlib.companion.paper import TABLE3, TABLE4
+from invertlib.companion.paper import TABLE3, TABLE4, table3_by_label
 from invertlib.companion.plotting import image_grid, save_figure, save_table, use_style
 from invertlib.metrics import fitted_image_error
 from invertlib.progress import progress
@@ -93,6 +94,7 @@ from invertlib.vision.decoders import (
     variant_table,
     vgg_deconvnet,
 )
+from invertlib.vision.evaluate import full_scale, side_by_side
 from invertlib.vision.images import load_images
 from invertlib.vision.layerwise import (
     KINDS,
@@ -670,6 +672,30 @@ display(
 )
 
 # %% [markdown]
+# ## At the paper's scale
+#
+# `python -m invertlib.vision.evaluate table3 --image-dir DIR` measures Table 3 over a whole folder, such as the 50,000
+# ILSVRC-2012 validation images: the same one-step estimates and decoders, image by image, streaming, sharded under
+# `torchrun` and resumable (the README's *At scale* section), with $k$ fixed before the first image from the measured
+# sparsity of its first images (or of a `table2` run) and each image's random activation drawn from its own generator.
+# Given its results file (`results_file`), the next cell shows its means beside the photographs', each with a 95 %
+# bootstrap interval over its images; the last cell records them against the paper apart from this notebook's claims
+# (`claims/full_scale/09_layerwise_reconstruction.json`).
+
+# %%
+full = None
+if results_file is not None:
+    full = full_scale(results_file, generator=il.numpy_generator(seed), n_resamples=n_resamples)
+    ours = {f"act.{i}.{k}": act_wide.loc[i, k] for i in layers for k in act_wide.columns}
+    ours |= {f"img.{i}.{k}": img_wide.loc[i, k] for i in layers for k in KINDS}
+    ours |= {f"robust.img.{i}.{k}": rob_wide.loc[i, k] for i in layers for k in KINDS}
+    at_scale = side_by_side(full, ours, table3_by_label())
+    print(f"Table 3 at scale: {full.meta['n_images']} images of {results_file}, k {full.meta['k']}")
+    print(at_scale.drop(columns="column").round(3).to_string(index=False))
+else:
+    print("no full-scale results file given (results_file = None): the photographs' table only")
+
+# %% [markdown]
 # ## Claims
 
 # %%
@@ -870,3 +896,22 @@ claims.invariant(
     holds=loss_mono,
 )
 claims.finish()
+# the full-scale run's claims, written apart from this notebook's (claims/full_scale/)
+if full is not None:
+    scaled = il.Claims("09_layerwise_reconstruction", seed, device, scope="full_scale")
+    for row in at_scale.itertuples():
+        what = f"Table 3 {row.label}: relative error, {row.n_images} images of the results file"
+        note = f"the photographs: {row.photographs:.3f}"
+        if row.paper == row.paper:  # the paper has this cell (not NaN)
+            scaled.compare(
+                f"table3.{row.label}",
+                what,
+                paper=row.paper,
+                ours=row.full,
+                tol=tolerance,
+                note=note,
+                spread=full.spreads[row.column],
+            )
+        else:
+            scaled.finding(f"table3.{row.label}", what, ours=row.full, note=note, spread=full.spreads[row.column])
+    scaled.finish()

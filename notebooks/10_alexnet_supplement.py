@@ -63,6 +63,7 @@ n_fista = 60  # FISTA iterations per lasso
 lam_rel = 0.01  # lambda = lam_rel * ||W x||_inf, per image
 iht_pools = ["pool1", "pool2"]  # Table 3 style: pool(i) -> one-step IHT with the next conv's filters
 n_resamples = 2000  # bootstrap resamples of the photographs: the intervals of the claims
+results_file = None  # an alexnet results file of `python -m invertlib.vision.evaluate` (full scale), shown beside ours
 
 # %%
 import matplotlib.pyplot as plt
@@ -78,6 +79,7 @@ from invertlib.rip import model_rip_ratios, rip_ratio
 from invertlib.sparse_coding import algorithm2, lasso_lambda, spectral_norm_sq
 from invertlib.sparsity import PoolingModel
 from invertlib.stats import bootstrap_indices, percentile_interval
+from invertlib.vision.evaluate import full_scale, geometry_slug, side_by_side
 from invertlib.vision.images import load_images
 from invertlib.vision.layerwise import layerwise_one_step, operator_pair
 from invertlib.vision.networks import AlexNet, nonzero_percent
@@ -410,6 +412,27 @@ spread = {
 }
 
 # %% [markdown]
+# ## At full scale
+#
+# `python -m invertlib.vision.evaluate alexnet --image-dir DIR` measures the sparsity and one-step rows of this notebook
+# over a whole folder, such as the 50,000 ILSVRC-2012 validation images (streaming, sharded under `torchrun`, resumable;
+# the README's *At scale* section). Given its results file (`results_file`), the next cell shows its means beside the
+# photographs', each with a 95 % bootstrap interval over its images; the last cell records them as findings apart from
+# this notebook's (`claims/full_scale/10_alexnet_supplement.json`).
+
+# %%
+full = None
+if results_file is not None:
+    full = full_scale(results_file, generator=il.numpy_generator(seed), n_resamples=n_resamples)
+    ours = {f"sparsity.{r.layer}": r.ours for r in table2.itertuples()}
+    ours |= {f"table3.{r.layer}.{geometry_slug(r.geometry)}.{r.kind}": r.error for r in iht.itertuples()}
+    at_scale = side_by_side(full, ours)
+    print(f"AlexNet at scale: {full.meta['n_images']} images of {results_file}, k {full.meta['k']}")
+    print(at_scale.drop(columns=["column", "paper"]).round(3).to_string(index=False))
+else:
+    print("no full-scale results file given (results_file = None): the photographs' tables only")
+
+# %% [markdown]
 # ## Claims
 
 # %%
@@ -507,3 +530,15 @@ claims.invariant(
     tol=0.1,
 )
 claims.finish()
+# the full-scale run's findings, written apart from this notebook's (claims/full_scale/)
+if full is not None:
+    scaled = il.Claims("10_alexnet_supplement", seed, device, scope="full_scale")
+    for row in at_scale.itertuples():
+        scaled.finding(
+            f"alexnet.{row.label}",
+            f"AlexNet {row.label}, {row.n_images} images of the results file",
+            ours=row.full,
+            note=f"the photographs: {row.photographs:.3f}",
+            spread=full.spreads[row.column],
+        )
+    scaled.finish()

@@ -433,8 +433,9 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def update_readme(readme: Path, block: str) -> None:
-    start, end = "<!-- performance:start -->", "<!-- performance:end -->"
+def update_readme(readme: Path, block: str, marker: str = "performance") -> None:
+    """Replace the text between <!-- {marker}:start --> and <!-- {marker}:end --> of `readme`."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = readme.read_text(encoding="utf-8")
     if start not in text or end not in text:
         raise ValueError(f"{readme}: no {start} ... {end} markers to fill")

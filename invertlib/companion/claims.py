@@ -29,7 +29,8 @@ the seeds' range is the interval; ``stability`` is the lowest of the two. ``comp
 its tolerance ladder as ``tol`` [matched, partly].
 
 ``finish`` writes <results>/claims/<notebook>.json (figures/claims under `make figures`, otherwise
-build/runs/<notebook>/claims: see `paths`),
+build/runs/<notebook>/claims: see `paths`; with ``scope="full_scale"``, a full-scale run's claims,
+<results>/claims/full_scale/<notebook>.json, apart from the notebook's own),
 
     {"notebook", "seed", "runtime_s", "peak_rss_mb", "device",
      "claims": [{"id", "kind", "claim", "paper", "ours", "verdict", "note",
@@ -178,12 +179,17 @@ def peak_rss_mb() -> float:
 class Claims:
     """Collects a notebook's claims; `finish()` writes, prints and asserts them."""
 
-    def __init__(self, notebook: str, seed: int, device: str = "cpu"):
+    def __init__(self, notebook: str, seed: int, device: str = "cpu", *, scope: str | None = None):
         if not isinstance(notebook, str) or not re.match(r"^\d\d_[a-z0-9_]+$", notebook):
             raise ValueError(
                 f"notebook: expected the notebook's file stem such as '01_cnn_layer_as_matrix', got {notebook!r}"
             )
+        if scope is not None and (not isinstance(scope, str) or not re.match(r"^[a-z][a-z0-9_]*$", scope)):
+            raise ValueError(f"scope: expected None or a folder name such as 'full_scale', got {scope!r}")
         self.notebook = notebook
+        # claims of another scope (a full-scale run's) are kept apart: <results>/claims/<scope>/, never in
+        # the README's tables or the seeds summary
+        self.scope = scope
         self.seed = seed
         self.device = str(device)
         self.claims: list[Claim] = []
@@ -345,7 +351,7 @@ class Claims:
             raise ValueError(f"{self.notebook}: no claims were recorded")
         from .seeds import attach_seeds
 
-        attached, skipped = attach_seeds(self.notebook, self.claims, seed=self.seed)
+        attached, skipped = ([], []) if self.scope else attach_seeds(self.notebook, self.claims, seed=self.seed)
         record = {
             "notebook": self.notebook,
             "seed": _plain(self.seed),
@@ -355,6 +361,10 @@ class Claims:
             "claims": [c.record() for c in self.claims],
         }
         path = claims_dir() / f"{self.notebook}.json"
+        if self.scope:
+            record["scope"] = self.scope
+            path = claims_dir() / self.scope / f"{self.notebook}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n"))
         print(self.table())
         if skipped:

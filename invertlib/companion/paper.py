@@ -42,6 +42,15 @@ TABLE3 = {
     },
 }
 
+
+def table3_by_label() -> dict[str, float]:
+    """Table 3 keyed as the notebooks and the full-scale results label its cells: "act.<i>.<kind>",
+    "img.<i>.<kind>" and "robust.img.<i>.<kind>" (the robust decoders answer the same image-space cell)."""
+    out = {f"act.{i}.{k}": v for k, row in TABLE3["act"].items() for i, v in row.items()}
+    image = {f"img.{i}.{k}": v for k, row in TABLE3["image"].items() for i, v in row.items()}
+    return out | image | {f"robust.{label}": v for label, v in image.items()}
+
+
 # Table 4: coherence of VGG16's learned filters and of Gaussian random filters of the same sizes.
 TABLE4 = {
     "learned": {

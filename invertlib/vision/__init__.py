@@ -10,13 +10,26 @@
 * ``data``      Fashion-MNIST and CIFAR-10 loaders
 * ``classify``  small CNN classifiers with frozen random or learned filters (Table 1)
 * ``layerwise`` the paper's layer-wise experiments on a real network (one-step IHT per layer)
+* ``evaluate``  Tables 2-3 and the AlexNet rows over a whole image folder, streaming, sharded and
+  resumable (``python -m invertlib.vision.evaluate``, also under torchrun)
 
 It imports the maths (``invertlib``), never the companion layer (``invertlib.companion``).
 """
 
 import importlib
 
-_MODULES = ("classify", "corpus", "data", "decoders", "files", "images", "layerwise", "networks", "weights")
+_MODULES = (
+    "classify",
+    "corpus",
+    "data",
+    "decoders",
+    "evaluate",
+    "files",
+    "images",
+    "layerwise",
+    "networks",
+    "weights",
+)
 
 
 def __getattr__(name: str):

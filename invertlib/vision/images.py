@@ -11,17 +11,24 @@ Two offline photo sets (``photos``):
 ``image_dir`` takes any folder of images instead (for example a local copy of the ILSVRC-2012
 validation set; `files.image_files`: JPEG and PNG, any suffix case). Every image is
 centre-cropped to a square, resized to size x size with anti-aliasing, and returned as RGB
-floats in [0, 1]; grey images are repeated to 3 channels.
+floats in [0, 1]; grey images are repeated to 3 channels. `image_source` gives the same images
+without reading them: `ImageSource.batches` decodes them batch by batch, so a folder of 50,000
+images costs no more memory than one of 20 (`invertlib.vision.evaluate` and `load_images` both
+read through it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import PIL.Image
 import skimage.data
-import skimage.io
 import skimage.transform
+import torch
+import torch.utils.data
 
 from ..checks import check_choice, check_int
 from .files import image_files, package_dir
@@ -91,38 +98,119 @@ def imagenet_photo_files() -> list[Path]:
     return files
 
 
-def load_images(
-    image_dir: str | Path | None = None, *, size: int = 224, max_images: int | None = None, photos: str = "imagenet"
-) -> tuple[np.ndarray, list[str]]:
-    """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
+def read_image_file(path: str | Path) -> np.ndarray:
+    """The pixels of a JPEG or PNG file as an (H, W) or (H, W, 3) array: 8-bit grey and RGB as
+    they are, 16-bit grey as uint16, every other mode (RGBA, palette, CMYK, YCbCr, grey + alpha)
+    through PIL's conversion to RGB, so a CMYK JPEG is never read as RGB plus "alpha"."""
+    with PIL.Image.open(path) as im:
+        if im.mode in ("RGB", "L", "1"):
+            return np.asarray(im)
+        if im.mode.startswith("I;16"):
+            return np.asarray(im).astype(np.uint16)
+        return np.asarray(im.convert("RGB"))
 
-    image_dir: None for an offline photo set (`photos`: "imagenet", foolbox's 20 ImageNet
-    photographs, or "skimage", scikit-image's), else a folder whose JPEG/PNG files are read in
-    sorted order. max_images keeps the first ones.
-    """
-    size = check_int(size, "size", minimum=8)
+
+@dataclass(frozen=True)
+class ImageSource:
+    """A fixed, ordered list of images that are decoded only when read: memory does not grow with
+    the number of images. names[i] names image i (for a folder, its path below the folder);
+    `where` is the argument the images came from ("image_dir" or "photos"), for error messages."""
+
+    names: tuple[str, ...]
+    loaders: tuple = field(repr=False)
+    where: str = "image_dir"
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def read(self, i: int, size: int) -> np.ndarray:
+        """Image i centre-cropped and resized to (size, size, 3), RGB float32 in [0, 1]."""
+        try:
+            im = self.loaders[i]()
+        except (OSError, ValueError, SyntaxError) as exc:  # what the image decoders raise for a bad file
+            raise ValueError(
+                f"{self.where}: cannot decode the image {self.names[i]} ({type(exc).__name__}: {exc})"
+            ) from exc
+        if isinstance(im, tuple):  # stereo_motorcycle: (left, right, disparity)
+            im = im[0]
+        return center_crop_resize(_to_rgb_float(im, self.names[i]), size).astype(np.float32)
+
+    def batches(self, size: int, batch: int, indices=None, *, workers: int = 0):
+        """Yield (indices, images) batches in order: `indices` (default: all) in chunks of `batch`,
+        images (b, size, size, 3) float32 decoded on the fly, by `workers` background processes
+        when workers > 0 (torch's DataLoader; the order stays the same)."""
+        size = check_int(size, "size", minimum=8)
+        batch = check_int(batch, "batch")
+        workers = check_int(workers, "workers", minimum=0)
+        indices = list(range(len(self))) if indices is None else [int(i) for i in indices]
+        if any(not 0 <= i < len(self) for i in indices):
+            raise ValueError(f"indices: expected image indices in [0, {len(self)}), got {min(indices)}..{max(indices)}")
+        loader = torch.utils.data.DataLoader(
+            _Decoded(self, indices, size), batch_size=batch, num_workers=workers, collate_fn=_stack
+        )
+        yield from loader
+
+
+class _Decoded(torch.utils.data.Dataset):
+    def __init__(self, source: ImageSource, indices: list[int], size: int):
+        self.source, self.indices, self.size = source, indices, size
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, j: int):
+        i = self.indices[j]
+        return i, self.source.read(i, self.size)
+
+
+def _stack(items):
+    return [i for i, _ in items], np.stack([im for _, im in items])
+
+
+def image_source(
+    image_dir: str | Path | None = None,
+    *,
+    photos: str = "imagenet",
+    recursive: bool = False,
+    max_images: int | None = None,
+) -> ImageSource:
+    """The images `load_images` reads, as an `ImageSource` (nothing decoded yet).
+
+    image_dir: None for an offline photo set (`photos`), else a folder whose JPEG/PNG files are
+    read in sorted order of their paths; with `recursive`, in every folder below it too (the
+    ILSVRC-2012 validation layout, flat or one folder per class, works as it is). max_images
+    keeps the first ones."""
     check_choice(photos, "photos", PHOTO_SETS)
     if image_dir is None and photos == "skimage":
         names = list(SKIMAGE_PHOTOS)
         loaders = [lambda n=n: getattr(skimage.data, n)() for n in names]
     else:
-        if image_dir is None:
-            files = imagenet_photo_files()
-        else:
-            files = image_files(image_dir)
-        names = [p.name for p in files]
-        loaders = [lambda p=p: skimage.io.imread(p) for p in files]
+        files = imagenet_photo_files() if image_dir is None else image_files(image_dir, recursive=recursive)
+        root = files[0].parent if image_dir is None else Path(image_dir).expanduser()
+        names = [p.relative_to(root).as_posix() for p in files]
+        loaders = [partial(read_image_file, p) for p in files]
     if max_images is not None:
         max_images = check_int(max_images, "max_images")
         names, loaders = names[:max_images], loaders[:max_images]
-    out = []
-    for name, load in zip(names, loaders, strict=True):
-        try:
-            im = load()
-        except (OSError, ValueError, SyntaxError) as exc:  # what the image decoders raise for a bad file
-            where = "image_dir" if image_dir is not None else "photos"
-            raise ValueError(f"{where}: cannot decode the image {name} ({type(exc).__name__}: {exc})") from exc
-        if isinstance(im, tuple):  # stereo_motorcycle: (left, right, disparity)
-            im = im[0]
-        out.append(center_crop_resize(_to_rgb_float(im, name), size))
-    return np.stack(out).astype(np.float32), names
+    return ImageSource(tuple(names), tuple(loaders), "image_dir" if image_dir is not None else "photos")
+
+
+def load_images(
+    image_dir: str | Path | None = None,
+    *,
+    size: int = 224,
+    max_images: int | None = None,
+    photos: str = "imagenet",
+    recursive: bool = False,
+) -> tuple[np.ndarray, list[str]]:
+    """Images as an array (N, size, size, 3) of RGB floats in [0, 1], and their names.
+
+    image_dir: None for an offline photo set (`photos`: "imagenet", foolbox's 20 ImageNet
+    photographs, or "skimage", scikit-image's), else a folder whose JPEG/PNG files are read in
+    sorted order (`recursive`: in the folders below it too). max_images keeps the first ones.
+    Reads through `image_source(...).batches`, the streaming path `invertlib.vision.evaluate`
+    takes over folders too large to hold in memory."""
+    size = check_int(size, "size", minimum=8)
+    source = image_source(image_dir, photos=photos, recursive=recursive, max_images=max_images)
+    images = [ims for _, ims in source.batches(size, 16)]
+    return np.concatenate(images), list(source.names)

@@ -35,6 +35,9 @@ from .decoders import local_lipschitz
 from .networks import Activations, Conv, FeatureNet, nonzero_percent
 
 KINDS = ("true", "learned", "random", "randact")  # the four codes of Table 3, in its column order
+VGG_GEOMETRIES = {"2x2/2": (2, 2)}  # VGG16's pooling regions: 2 x 2 windows, stride 2
+# AlexNet's own overlapping windows, and non-overlapping ones with as many windows on the same maps
+ALEXNET_GEOMETRIES = {"overlapping 3x3/2": (3, 2), "non-overlapping 2x2/2": (2, 2)}
 NO_MODEL = "-"  # the geometry of the random activation, which no sparsity model produced
 
 
@@ -208,14 +211,21 @@ def layerwise_one_step(
             model = PoolingModel(pair.learned.out_shape, p, stride=s)
             k = model.k_for_sparsity(sparsity)
             models[(label, geometry)] = (model, k)
-            for kind, W in pair.as_dict().items():
-                x_hat = rescale_to(one_step_inverse(W, x, model.projector(k)), x)  # the paper's one step, rescaled
+            for kind, x_hat in one_step_pair(pair, model, k, x).items():
                 recon[(label, geometry, kind)] = x_hat
                 rows.append(_error_row(label, above, geometry, kind, k, model.n_regions, x_hat, x))
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device)
         recon[(label, NO_MODEL, "randact")] = r = rescale_to(noise, x)
         rows.append(_error_row(label, above, NO_MODEL, "randact", 0, 0, r, x))
     return LayerwiseOneStep(pd.DataFrame(rows), recon, xs, operators, models)
+
+
+def one_step_pair(pair: OperatorPair, model: PoolingModel, k: int, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """{"learned": x_hat, "random": x_hat}: the paper's one step x_hat = W^T 𝕄(W x, k) with each
+    operator of `pair`, rescaled to ||x|| per image (x (B, C, h, w); the sparsity model `model` of
+    the conv's output, k windows kept per image). Each image's estimate depends on that image
+    only. Draws nothing."""
+    return {kind: rescale_to(one_step_inverse(W, x, model.projector(k)), x) for kind, W in pair.as_dict().items()}
 
 
 def learned_one_step(net: FeatureNet, act: Activations, pool: str, *, window: tuple[int, int] = (2, 2)) -> torch.Tensor:
