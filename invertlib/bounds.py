@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from .checks import check_int, check_values
-from .conv import ConvOperator
+from .conv import ConvOperator, operator_argument
 from .sparsity import PoolingModel
 
 
@@ -74,6 +74,7 @@ def support_size(k: int, model: PoolingModel, per_region: int) -> int:
     return min(per_region * int(k), model.n_regions * min(per_region, model.region_size))
 
 
+@operator_argument("W")
 def delta_upper_bounds(
     W: ConvOperator, model: PoolingModel, ks, *, per_region: int = 1, batch_size: int = 1024
 ) -> DeltaUpperBounds:

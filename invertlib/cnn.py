@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .checks import check_int
-from .conv import ConvOperator
+from .conv import ConvOperator, operator_argument
 
 _POOL = {1: F.max_pool1d, 2: F.max_pool2d}
 _UNPOOL = {1: F.max_unpool1d, 2: F.max_unpool2d}
@@ -27,11 +27,13 @@ def paired_filters(w: torch.Tensor) -> torch.Tensor:
     return torch.cat([w, -w], dim=0)
 
 
+@operator_argument("W")
 def paired_operator(W: ConvOperator) -> ConvOperator:
     """Psi^T = [W; -W] as a ConvOperator with 2K filters (same input size, stride, padding)."""
     return ConvOperator(paired_filters(W.w), W.D, W.stride, W.padding)
 
 
+@operator_argument("W")
 def cnn_layer(W: ConvOperator, x, pool: int | None = None) -> torch.Tensor:
     """conv with [W; -W] -> ReLU -> max pooling -> unpooling with the switches.
 

@@ -47,6 +47,7 @@ def coherence(w, *, shifts: bool = False, stride: int = 1) -> float:
     filter against every filter displaced by a multiple of `stride` (its conv stride) by up to
     l - 1 taps in each direction, the pair (i, i) at displacement 0 excluded. Adding shifted
     atoms can only raise the coherence."""
+    stride = check_int(stride, "stride")  # checked even where unused: stride=0 is never meaningful
     if not shifts:
         return float(pairwise_coherence(w).max())
     w, norms = _checked_bank(w)

@@ -17,6 +17,8 @@ transposed convolution with the same (tied) filters, the decoder of Section 1.2.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -378,6 +380,29 @@ def _grid(sizes: tuple[int, ...]) -> torch.Tensor:
     return torch.stack([a.reshape(-1) for a in axes], dim=-1)
 
 
+def operator_argument(name: str):
+    """Decorate a public function whose argument `name` must be a `ConvOperator`: anything else (a
+    string, a tensor of filters, a matrix) is refused with a TypeError naming the argument, before
+    the function runs, instead of an AttributeError from deep inside it."""
+
+    def wrap(fn):
+        signature = inspect.signature(fn)
+        position = list(signature.parameters).index(name)
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            op = args[position] if position < len(args) else kwargs.get(name, signature.parameters[name].default)
+            if not isinstance(op, ConvOperator):
+                hint = " (build one: ConvOperator(filters, input_size))" if isinstance(op, torch.Tensor) else ""
+                raise TypeError(f"{name}: expected a ConvOperator{hint}, got {type(op).__name__}")
+            return fn(*args, **kwargs)
+
+        return checked
+
+    return wrap
+
+
+@operator_argument("op")
 def dot_test(op: ConvOperator, *, generator: torch.Generator, batch: int = 4) -> float:
     """The adjoint (dot-product) test of W and W^T: largest relative mismatch over `batch` draws,
 
@@ -387,6 +412,8 @@ def dot_test(op: ConvOperator, *, generator: torch.Generator, batch: int = 4) ->
     """
     check_generator(generator)
     batch = check_int(batch, "batch")
+    if not bool(op.w.ne(0).any()):
+        raise ValueError("op: its filters are all zero; <W x, y> = <x, W^T y> = 0 tests nothing")
     x = torch.randn((batch,) + op.in_shape, generator=generator, dtype=op.dtype).to(op.device)
     y = torch.randn((batch,) + op.out_shape, generator=generator, dtype=op.dtype).to(op.device)
     lhs = (op.forward(x) * y).flatten(1).sum(dim=1)
@@ -394,6 +421,7 @@ def dot_test(op: ConvOperator, *, generator: torch.Generator, batch: int = 4) ->
     return float(((lhs - rhs).abs() / torch.maximum(lhs.abs(), rhs.abs())).max())
 
 
+@operator_argument("op")
 def matrix_mismatch(
     op: ConvOperator, W: torch.Tensor | None = None, *, generator: torch.Generator, batch: int = 16
 ) -> float:
@@ -432,6 +460,7 @@ class FrameSummary:
     svals: torch.Tensor
 
 
+@operator_argument("op")
 def frame_summary(op: ConvOperator, W: torch.Tensor | None = None) -> FrameSummary:
     """Whether the rows of W (default `op.matrix()`) form a frame of R^{MD} (Section 2.2)."""
     W = op.matrix() if W is None else as_tensor(W, "W")
@@ -448,6 +477,7 @@ def frame_summary(op: ConvOperator, W: torch.Tensor | None = None) -> FrameSumma
     )
 
 
+@operator_argument("W")
 def to_pylops(W: ConvOperator):
     """Phi = W^T as a PyLops ``LinearOperator`` (MD x Kn) on flat numpy vectors, so that PyLops'
     solvers run on exactly our operator: matvec z -> W^T z, rmatvec x -> W x, and a batch of

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .checks import as_tensor, check_int, check_nonzero
-from .conv import ConvOperator
+from .conv import ConvOperator, operator_argument
 from .metrics import relative_error
 from .sparsity import PoolingModel
 
@@ -41,6 +41,7 @@ def _norm(t: torch.Tensor, ndim: int) -> torch.Tensor:
     return t.flatten(t.dim() - ndim).norm(dim=-1)
 
 
+@operator_argument("W")
 def model_iht(
     W: ConvOperator,
     x,
@@ -102,11 +103,13 @@ def model_iht(
     return IHTResult(z=z, x_hat=x - d, residuals=torch.stack(residuals, dim=-1), n_iter=it, snapshots=snapshots)
 
 
+@operator_argument("W")
 def one_step_inverse(W: ConvOperator, x, project: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """x_hat = W^T 𝕄(W x, k): one CNN layer followed by its tied decoder (Theorem 3.3)."""
-    return W.adjoint(project(W.forward(as_tensor(x, "x"))))
+    return W.adjoint(project(W.forward(as_tensor(x, "x"))), name="project(W x)")
 
 
+@operator_argument("W")
 def one_step_errors(
     W: ConvOperator,
     k: int,

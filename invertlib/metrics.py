@@ -51,7 +51,9 @@ def fitted_image_error(decoded, original) -> torch.Tensor:
     fitted = fit_to(decoded, original)  # checks both: (B, C, H, W) of the same shape
     x = as_tensor(original, "original")
     xc = x - x.mean(dim=(2, 3), keepdim=True)
-    return (fitted - x).flatten(1).norm(dim=1) / xc.flatten(1).norm(dim=1)
+    norms = xc.flatten(1).norm(dim=1)
+    check_nonzero(norms, "original", "images", "a constant image has no structure to compare against")
+    return (fitted - x).flatten(1).norm(dim=1) / norms
 
 
 def fit_to(decoded, original) -> torch.Tensor:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 
 from .checks import as_tensor, check_int, check_nonzero, real_tensor
-from .conv import ConvOperator
+from .conv import ConvOperator, operator_argument
 from .sparsity import PoolingModel
 
 _SPARSE_RATIO = 200
@@ -104,6 +104,7 @@ class LemmaB1Ratios:
     projected: torch.Tensor
 
 
+@operator_argument("W")
 def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
     """The model-RIP ratio ||W^T z|| / ||z|| of every code in a batch: (B, K, n[, n]) -> (B,)."""
     x = W.adjoint(z, name="z")  # checks z: a batch of codes of W's output shape, its dtype, finite
@@ -114,6 +115,7 @@ def rip_ratio(W: ConvOperator, z) -> torch.Tensor:
     return x.flatten(1).norm(dim=1) / norms
 
 
+@operator_argument("W")
 def model_rip_samples(
     W: ConvOperator,
     model: PoolingModel,
@@ -159,6 +161,7 @@ def model_rip_samples(
     return RipSamples(ratios=torch.cat(ratios) if len(ratios) > 1 else ratios[0], supports=torch.cat(supports))
 
 
+@operator_argument("W")
 def model_rip_ratios(
     W: ConvOperator,
     model: PoolingModel,
@@ -185,6 +188,7 @@ def delta_from_ratios(ratios) -> float:
     return float((ratios**2 - 1).abs().max())
 
 
+@operator_argument("W")
 def lemma_b1_ratios(W: ConvOperator, model: PoolingModel, z, k: int) -> LemmaB1Ratios:
     """Three readings of Figure 2(b)'s "||W W^T z|| / ||z||" for codes z (B, K, n[, n]) in M_k:
 
@@ -208,6 +212,7 @@ def _delta(eigs: torch.Tensor) -> torch.Tensor:
     return torch.maximum(eigs[..., -1] - 1, 1 - eigs[..., 0])
 
 
+@operator_argument("W")
 def atom_gram_rows(W: ConvOperator, idx: torch.Tensor) -> torch.Tensor:
     """<W^T e_j, W^T e_c> for every j in idx (any shape) and every code index c: (*idx.shape, Kn).
     The rows of W W^T, from the sparse path `ConvOperator.gram_rows`."""
@@ -224,6 +229,7 @@ def _check_supports(W: ConvOperator, supports, name: str) -> torch.Tensor:
     return supports
 
 
+@operator_argument("W")
 def support_delta(W: ConvOperator, supports, *, batch_size: int = 512) -> SupportDelta:
     """delta_S and the Gram eigenvalues (lam_min, lam_max) for a batch of supports (B, s) of flat
     code indices."""
@@ -237,6 +243,7 @@ def support_delta(W: ConvOperator, supports, *, batch_size: int = 512) -> Suppor
     return SupportDelta(delta=torch.cat(deltas), eigs=torch.cat(eigs))
 
 
+@operator_argument("W")
 def worst_case_delta(
     W: ConvOperator,
     model: PoolingModel,
@@ -339,6 +346,7 @@ def worst_case_delta(
     )
 
 
+@operator_argument("W")
 def rip_estimates(
     W: ConvOperator,
     model: PoolingModel,
@@ -363,6 +371,7 @@ def rip_estimates(
     return RipEstimates(ratios=ratios, search=worst_case_delta(W, model, k, starts=starts, n_candidates=n_candidates))
 
 
+@operator_argument("W")
 def exact_delta(
     W: ConvOperator, model: PoolingModel, k: int, *, per_region: int = 1, batch_size: int = 4096
 ) -> ExactDelta:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
-from .checks import as_tensor, check_int, check_trailing_shape
-from .conv import ConvOperator
+from .checks import as_tensor, check_int, check_nonzero, check_trailing_shape
+from .conv import ConvOperator, operator_argument
 from .rng import check_generator
 from .sparsity import PoolingModel
 
 
+@operator_argument("W")
 def spectral_norm_sq(W: ConvOperator, *, generator: torch.Generator, n_iter: int = 30) -> float:
     """||W||_2^2 = the largest eigenvalue of W W^T, by power iteration (from below; FISTA uses
     it with a 2 % margin)."""
@@ -47,6 +48,7 @@ class LassoResult:
     residual: torch.Tensor
 
 
+@operator_argument("W")
 def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support=None) -> LassoResult:
     """min_z 1/2 ||x - W^T z||^2 + lam ||z||_1 (optionally z = 0 off `support`) by FISTA.
 
@@ -70,6 +72,8 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
         lam = lam.reshape((-1,) + (1,) * nd)
     if not bool(torch.isfinite(lam).all()) or bool((lam < 0).any()):
         raise ValueError("lam: expected a finite nonnegative regularisation weight")
+    x_norms = x.flatten(1).norm(dim=1)
+    check_nonzero(x_norms, "x", "images", "the lasso's relative residual ||x - W^T z|| / ||x|| is undefined")
     step = 1.0 / (1.02 * L)
     z = torch.zeros(x.shape[: x.dim() - nd] + W.out_shape, dtype=x.dtype, device=x.device)
     # W^T is linear: W^T y of the extrapolated point y = z_new + beta (z_new - z) is the same
@@ -79,20 +83,32 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
     y, Ay, t = z, Az, 1.0
     objective = []
     for _ in range(n_iter):
-        g = y - step * W.forward(Ay - x)
+        g = y - step * W.forward_unchecked(Ay - x)  # x was checked above; divergence is caught below
         z_new = torch.sign(g) * torch.clamp(g.abs() - step * lam, min=0)
         if support is not None:
             z_new = z_new * support
-        Az_new = W.adjoint(z_new)
+        Az_new = W.adjoint_unchecked(z_new)
         t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
         beta = (t - 1) / t_new
         y, Ay = z_new + beta * (z_new - z), Az_new + beta * (Az_new - Az)
         z, Az, t = z_new, Az_new, t_new
         objective.append(0.5 * (Az - x).flatten(1).pow(2).sum(1) + (lam * z.abs()).flatten(1).sum(1))
-    residual = (Az - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
-    return LassoResult(z=z, objective=torch.stack(objective, dim=1), residual=residual)
+        if not bool(torch.isfinite(objective[-1]).all()):
+            break  # diverged (L below ||W||^2): refused below, before the next step overflows
+    objective = torch.stack(objective, dim=1)  # (B, iterations run)
+    # z = 0 has objective ||x||^2 / 2; iterates far above it (or not finite) mean the step 1 / L was
+    # too long: L below ||W||^2 makes FISTA diverge
+    start = 0.5 * x_norms.pow(2)
+    if not bool(torch.isfinite(objective).all()) or bool((objective[:, -1] > 10 * start).any()):
+        raise ValueError(
+            f"L: the iterates diverged with L = {L:g} (objective {float(objective[:, -1].max()):.3g}, against "
+            f"{float(start.max()):.3g} at z = 0); L must bound ||W||^2 (see spectral_norm_sq(W))"
+        )
+    residual = (Az - x).flatten(1).norm(dim=1) / x_norms
+    return LassoResult(z=z, objective=objective, residual=residual)
 
 
+@operator_argument("W")
 def lasso_lambda(W: ConvOperator, x, *, fraction: float) -> torch.Tensor:
     """The lasso weight used with Algorithm 2, one per image: lambda = fraction * ||W x||_inf.
 
@@ -134,6 +150,7 @@ class Algorithm2Result:
         )
 
 
+@operator_argument("W")
 def algorithm2(
     W: ConvOperator, x, model: PoolingModel, k: int, lam, *, L: float, n_iter: int = 100
 ) -> Algorithm2Result:

@@ -314,12 +314,24 @@ class PoolingModel:
     ) -> torch.Tensor:
         """Draw n_samples codes z in M_k (or M_k^2): (n_samples, K, n[, n]), the dense form of
         `sample_sparse` (same draws; `to_dense` of its result, which also keeps the supports)."""
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype: expected a real floating dtype (torch.float32, torch.float64), got {dtype}")
         codes = self.sample_sparse(k, n_samples, generator=generator, values=values, per_region=per_region, dtype=dtype)
         return self.to_dense(codes.support, codes.values)
 
     def to_dense(self, support: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """Codes given by their nonzeros, support and values (B, s), as dense codes (B, K, n[, n]).
         A repeated index adds its values (`sample_sparse` gives a repeat the value 0)."""
+        support, values = as_tensor(support, "support"), as_tensor(values, "values")
+        if support.dim() != 2 or values.shape != support.shape:
+            raise ValueError(
+                f"values: expected one value per support index, shape {tuple(support.shape)} (B, s), "
+                f"got {tuple(values.shape)}"
+            )
+        if support.dtype != torch.int64:
+            raise TypeError(f"support: expected int64 flat code indices, got {support.dtype}")
+        if support.numel() and (int(support.min()) < 0 or int(support.max()) >= self.code_size):
+            raise ValueError(f"support: expected flat code indices in [0, {self.code_size}), got {int(support.max())}")
         z = torch.zeros(len(support), self.code_size, dtype=values.dtype, device=support.device)
         return z.scatter_add_(1, support, values.to(support.device)).reshape((-1,) + self.code_shape)
 

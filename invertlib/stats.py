@@ -90,6 +90,18 @@ def logistic_boundary(rho, successes, trials, *, groups=None, max_iter: int = 10
     p = 1 / (1 + np.exp(-(X @ beta)))
     cov = np.linalg.inv(X.T @ ((trials * p * (1 - p))[:, None] * X))
     a0, b0 = beta
+    if abs(b0) < 1e-12:  # the success rate does not change with rho: no 50 % point anywhere
+        flat = math.nan if groups is None else math.inf
+        return LogisticBoundary(
+            rho50=math.inf,
+            se_wald=math.inf,
+            se_cluster=flat,
+            se=math.inf,
+            intercept=float(a0),
+            slope=0.0,
+            inside=False,
+            decreasing=False,
+        )
     grad = np.array([-scale / b0, scale * a0 / b0**2])  # of rho50 = centre - scale a0 / b0
     se_wald = float(np.sqrt(grad @ cov @ grad))
     se_cluster = math.nan

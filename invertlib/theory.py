@@ -43,6 +43,19 @@ from .rng import check_generator
 from .sparsity import VALUES, PoolingModel
 
 
+def _broadcast(**named) -> None:
+    """Refuse arguments whose shapes do not broadcast together, naming the first that does not fit
+    the ones before it (numpy's own error names none)."""
+    shape: tuple = ()
+    for name, value in named.items():
+        try:
+            shape = np.broadcast_shapes(shape, np.shape(value))
+        except ValueError:
+            raise ValueError(
+                f"{name}: shape {np.shape(value)} does not broadcast against the other arguments' shape {shape}"
+            ) from None
+
+
 def _size(x, name):
     return check_values(x, name, low=1, integer=True)
 
@@ -59,12 +72,14 @@ def _constant(C):
 def thm31_requirement(*, k, K, n, delta, eps, C=1.0):
     """The right-hand side of Theorem 3.1: C k (log K + log n - log eps) / delta^2, the value
     M l^2 / D must reach. Works elementwise on arrays."""
+    _broadcast(k=k, K=K, n=n, delta=delta, eps=eps, C=C)
     delta = check_values(delta, "delta", low=0, high=1, low_open=True, high_open=True)
     return _constant(C) * _log_term(k, K, n, eps) / delta**2
 
 
 def thm31_delta(*, M, l, D, k, K, n, eps, C=1.0):
     """delta_k predicted by Theorem 3.1 at equality: sqrt(C k (log K + log n - log eps) D / (M l^2))."""
+    _broadcast(M=M, l=l, D=D, k=k, K=K, n=n, eps=eps, C=C)
     return np.sqrt(_constant(C) * _log_term(k, K, n, eps) * _size(D, "D") / (_size(M, "M") * _size(l, "l") ** 2))
 
 
@@ -72,6 +87,7 @@ def thm31_max_k(*, M, l, D, K, n, delta, eps, C=1.0):
     """The largest sparsity k for which Theorem 3.1 guarantees model-RIP constant `delta`:
     k = delta^2 M l^2 / (C D (log K + log n - log eps)), the requirement solved for k (not rounded;
     below 1 the theorem guarantees nothing). Elementwise on arrays."""
+    _broadcast(M=M, l=l, D=D, K=K, n=n, delta=delta, eps=eps, C=C)
     delta = check_values(delta, "delta", low=0, high=1, low_open=True)
     eps = check_values(eps, "eps", low=0, high=1, low_open=True, high_open=True)
     logs = np.log(_size(K, "K")) + np.log(_size(n, "n")) - np.log(eps)
@@ -92,9 +108,16 @@ def thm33_delta_for(target: float) -> float:
 
 def thm33_bound(delta_k, delta_2k):
     """Theorem 3.3's bound on ||x_hat - x|| / ||x||; inf where delta_2k >= 1 or delta_k >= 1
-    (the theorem says nothing there). Elementwise on arrays."""
+    (the theorem says nothing there). Elementwise on arrays (delta_k and delta_2k broadcast).
+
+    The true constants satisfy delta_k <= delta_2k (M_k lies inside M_2k). Estimates need not: two
+    Monte Carlo estimates, each a lower bound, can come out with delta_2k below delta_k. delta_2k is
+    then at least delta_k, so the bound uses max(delta_k, delta_2k) for delta_2k: still a lower
+    estimate of the true constant, and inside the theorem's hypothesis."""
     # deltas >= 1 are legitimate measurements (the bound is then infinite); negative ones are not
+    _broadcast(delta_2k=delta_2k, delta_k=delta_k)
     dk, d2 = check_values(delta_k, "delta_k", low=0), check_values(delta_2k, "delta_2k", low=0)
+    d2 = np.maximum(dk, d2)
     with np.errstate(divide="ignore", invalid="ignore"):
         b = 5 * d2 / (1 - dk) * np.sqrt((1 + d2) / (1 - d2))
     b = np.where((d2 >= 1) | (dk >= 1), math.inf, b)
@@ -358,6 +381,7 @@ def fig2c_distance(median, maximum, *, median_range, max_bound):
     "always below max_bound"): |median - clip(median, a, b)| + max(maximum - max_bound, 0), with
     (a, b) = median_range; 0 exactly when the median lies in [a, b] and the maximum is at most
     max_bound (a match). Elementwise on arrays."""
+    _broadcast(median=median, maximum=maximum)
     median, maximum = check_values(median, "median", low=0), check_values(maximum, "maximum", low=0)
     ends = check_values(median_range, "median_range", low=0)
     if ends.shape != (2,) or ends[0] > ends[1]:

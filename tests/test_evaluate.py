@@ -290,3 +290,19 @@ def test_side_by_side_labels_the_rows_as_the_notebooks_do(tmp_path):
     two = fake_results(tmp_path, "table2", {"nonzero.conv1_1": [10, 20]}, units={"conv1_1": 40})
     assert ev.per_image(ev.read_results(two))["pct.conv1_1"].tolist() == [25.0, 50.0]
     assert ev.geometry_slug("non-overlapping 2x2/2") == "non-overlapping_2x2s2"
+
+
+def test_table3_takes_k_from_a_table2_results_file(photos20, tmp_path, capsys):
+    src = image_source(photos20, recursive=True, max_images=6)
+    t2 = tmp_path / "t2.json"
+    ev.run("table2", src, t2, size=64, shard_size=6)
+    s = ev.setup("table3", src, size=64, sparsity_file=t2)
+    pct = ev.per_image(ev.read_results(t2))
+    assert s.sparsity["conv2_1"] == pytest.approx(pct["pct.conv2_1"].mean() / 100)
+    assert s.sparsity_from == str(t2)
+    model, k = s.models[("pool1", "2x2/2")]
+    assert k == model.k_for_sparsity(s.sparsity["conv2_1"])
+    other = fake_results(tmp_path, "alexnet", {"nonzero.conv1": [1, 2]}, units={"conv1": 10})
+    with pytest.raises(SystemExit):
+        ev.main(["table3", "--image-dir", str(photos20), "--sparsity-file", str(other)])
+    assert "--sparsity-file: expected a table2 (VGG16)" in capsys.readouterr().err

@@ -274,3 +274,17 @@ def test_forward_can_leave_out_the_pre_relu_maps():
     for name in full.post:
         assert torch.equal(lean.post[name], full.post[name])
     assert torch.equal(lean.switches["pool2"], full.switches["pool2"])
+
+
+def test_center_crop_resize_scales_integers_by_their_range():
+    from invertlib.vision.images import center_crop_resize
+
+    grey8 = np.full((10, 14), 128, np.uint8)
+    out = center_crop_resize(grey8, 5)
+    assert out.shape == (5, 5, 3) and np.allclose(out, 128 / 255)
+    deep = np.full((8, 8, 3), 32768, np.uint16)
+    assert np.allclose(center_crop_resize(deep, 4), 32768 / 65535)
+    rgba = np.concatenate([np.full((8, 8, 3), 0.25), np.ones((8, 8, 1))], axis=-1)
+    assert np.allclose(center_crop_resize(rgba, 4), 0.25)
+    with pytest.raises(ValueError, match="im: expected float pixel values in"):
+        center_crop_resize(np.full((8, 8, 3), 200.0), 4)

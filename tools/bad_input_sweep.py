@@ -354,6 +354,19 @@ for kw in (
 case("center_crop_resize(size=0)", images.center_crop_resize, np.zeros((8, 8, 3), np.uint8), 0)
 case("center_crop_resize(1-D)", images.center_crop_resize, np.zeros(8, np.uint8), 4)
 case("image_files(missing)", images.image_files, "/nonexistent")
+# images as users have them (issue 26, family 2): float photos in 0-255, complex, empty, float corpus photos
+case("center_crop_resize(float 0-255)", images.center_crop_resize, np.full((8, 8, 3), 200.0), 4)
+case("center_crop_resize(complex)", images.center_crop_resize, np.zeros((8, 8, 3), complex), 4)
+case("center_crop_resize(empty)", images.center_crop_resize, np.zeros((0, 8, 3), np.uint8), 4)
+case("center_crop_resize(2 channels)", images.center_crop_resize, np.zeros((8, 8, 2), np.uint8), 4)
+from invertlib.vision import corpus as _corpus  # noqa: E402
+
+_float_photos = [torch.rand(3, 64, 64)]
+case("CropSampler(float photos)", _corpus.CropSampler, _float_photos, 32, torch_generator(0))
+case("CropSampler(photos=tensor)", _corpus.CropSampler, torch.zeros(2, 3, 64, 64, dtype=torch.uint8), 32, g)
+case("CropSampler(HWC photos)", _corpus.CropSampler, [torch.zeros(64, 64, 3, dtype=torch.uint8)], 32, g)
+case("center_crops(float photos)", _corpus.center_crops, _float_photos, 32)
+case("center_crops(size=0)", _corpus.center_crops, [torch.zeros(3, 8, 8, dtype=torch.uint8)], 0)
 for layer in ("pool5", "conv1_1", 4, ""):
     case(f"WhatWhereDecoder({layer!r})", decoders.WhatWhereDecoder, layer)
     case(f"load_decoder({layer!r})", decoders.load_decoder, layer)
@@ -424,6 +437,165 @@ case("claims.compare(ours='1')", claims.compare, "a.e", "x", paper=1.0, ours="on
 case("claims.invariant(id with space)", claims.invariant, "a b", "x", ours=1, holds=True)
 case("claims.finding(id empty)", claims.finding, "", "x", ours=1)
 case("torch_generator(device='tpu')", il.torch_generator, 0, "tpu")
+
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from invertlib.vision import evaluate, train_decoders  # noqa: E402
+
+# ---- zero and degenerate inputs (issue 26, family 3): refused, never NaN
+zero_code = torch.zeros_like(z1)
+case("lemma_b1_ratios(zero code)", rip.lemma_b1_ratios, W1, M1, zero_code, 2)
+case("lasso_fista(zero image)", sparse_coding.lasso_fista, W2f, torch.zeros_like(xs), 0.1, L=10.0)
+case("algorithm2(zero image)", sparse_coding.algorithm2, W2f, torch.zeros_like(xs), M2, 2, 0.1, L=10.0)
+W_zero = il.ConvOperator(torch.zeros_like(W1.w), 8)
+case("dot_test(zero operator)", il.dot_test, W_zero, generator=g)
+case("dot_test(op not an operator)", il.dot_test, "W", generator=g)
+flat_image = torch.ones(1, 3, 8, 8)
+case("fitted_image_error(constant original)", metrics.fitted_image_error, torch.rand(1, 3, 8, 8), flat_image)
+for label, kw in (
+    ("zero target", dict(target=torch.zeros(1, 64, 16, 16))),
+    ("step=0", dict(step=0.0)),
+    ("tv_weight<0", dict(tv_weight=-1.0)),
+    ("image_scale=0", dict(image_scale=0.0)),
+    ("target 3-D", dict(target=torch.ones(64, 16, 16))),
+    ("image_shape=(32,)", dict(image_shape=(32,))),
+):
+    args = dict(target=torch.ones(1, 64, 16, 16), image_shape=(32, 32)) | kw
+    case(
+        f"invert_by_optimization({label})",
+        decoders.invert_by_optimization,
+        vgg,
+        args.pop("target"),
+        "pool1",
+        args.pop("image_shape"),
+        generator=g,
+        n_iter=1,
+        **args,
+    )
+case("prepare(constant images)", classify.prepare, np.full((3, 8, 8), 7, np.uint8))
+case("prepare(mean without std)", classify.prepare, np.zeros((3, 8, 8), np.uint8), mean=torch.zeros(1, 1, 1, 1))
+# ---- divergence and meaningless settings (issue 26, family 4)
+case("lasso_fista(L far below ||W||^2)", sparse_coding.lasso_fista, W2f, xs, 0.01, L=1e-4, n_iter=50)
+case("coherence(stride=0)", coherence.coherence, W1.w, stride=0)
+case("VGG16.pretrained(source='hed', weights_file=...)", networks.VGG16.pretrained, source="hed", weights_file="w.pth")
+case("to_dense(values of another shape)", M1.to_dense, torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 2))
+case("to_dense(index out of range)", M1.to_dense, torch.full((1, 1), 10**6), torch.ones(1, 1))
+case("model.sample(dtype=complex128)", M1.sample, 2, 3, generator=g, dtype=torch.complex128)
+case("model.sample(dtype=int64)", M1.sample, 2, 3, generator=g, dtype=torch.int64)
+case("total_variation(unbatched)", decoders.total_variation, torch.ones(3, 8, 8))
+case("thm33_bound(shapes differ)", theory.thm33_bound, np.ones(2) * 0.1, np.ones(3) * 0.2)
+# ---- messages that name the caller's argument (issue 26, family 5)
+case("thm31_requirement(shapes differ)", theory.thm31_requirement, k=[1, 2], K=[3, 4, 5], n=8, delta=0.5, eps=0.1)
+case("thm31_max_k(shapes differ)", theory.thm31_max_k, M=[8, 16], l=[3, 5, 7], D=16, K=8, n=8, delta=0.5, eps=0.1)
+case(
+    "fig2c_distance(shapes differ)",
+    theory.fig2c_distance,
+    [0.1, 0.2],
+    [0.3, 0.4, 0.5],
+    median_range=(0, 1),
+    max_bound=1,
+)
+case("rip_ratio(W='W')", rip.rip_ratio, "W", z1)
+case("model_iht(W=filters)", iht.model_iht, W1.w, x1, M1.projector(2), n_iter=2)
+case("lasso_fista(W=None)", sparse_coding.lasso_fista, None, xs, 0.1, L=10.0)
+case("worst_case_delta(W=matrix)", rip.worst_case_delta, torch.eye(4), M1, 2, generator=g)
+case("to_pylops(W='W')", conv.to_pylops, "W")
+case("fit(batch_size=0)", classify.fit, net_c, x4, y4, generator=g, batch_size=0)
+case("fit(lr=-1)", classify.fit, net_c, x4, y4, generator=g, lr=-1.0)
+case("fit(weight_decay=nan)", classify.fit, net_c, x4, y4, generator=g, weight_decay=nan)
+case("accuracy(batch_size=0)", classify.accuracy, net_c, x4, y4, batch_size=0)
+case(
+    "decoder(float64 code)",
+    decoders.WhatWhereDecoder("pool1").forward,
+    torch.zeros(1, 64, 8, 8, dtype=torch.float64),
+    {"pool1": torch.zeros(1, 64, 8, 8, dtype=torch.long)},
+)
+# ---- files and records (issue 26, family 6)
+from invertlib.companion import readme as _readme  # noqa: E402
+from invertlib.vision import files as _files  # noqa: E402
+
+_tmp_files = Path(tempfile.mkdtemp(prefix="sweep-files-"))
+(_tmp_files / "manifest_dir").mkdir()
+(_tmp_files / "manifest_dir" / "decoders.json").write_text('{"layers": {"pool1": ')
+(_tmp_files / "half.json").write_text('{"notebook": "01_x", "cla')
+(_tmp_files / "claims").mkdir()
+(_tmp_files / "claims" / "01_x.json").write_text('{"notebook": "01_x", "cla')
+case("Claims(seed='0')", il.Claims, "99_sweep", "0")
+case("Claims(seed=-1)", il.Claims, "99_sweep", -1)
+case("claims_table(missing folder)", _readme.claims_table, _tmp_files / "missing")
+case("claims_table(truncated file)", _readme.claims_table, _tmp_files / "claims")
+case("claims_table(empty folder)", _readme.claims_table, _tmp_files)
+case("read_json(truncated)", _files.read_json, _tmp_files / "half.json")
+case("read_json(missing)", _files.read_json, _tmp_files / "missing.json")
+case("decoder_manifest(truncated)", decoders.decoder_manifest, _tmp_files / "manifest_dir")
+case("atomic_write(writes nothing)", _files.atomic_write, _tmp_files / "empty.txt", lambda tmp: None)
+case("atomic_write(missing folder)", _files.atomic_write, _tmp_files / "no" / "x.txt", lambda tmp: tmp.write_text("x"))
+case("evaluate.read_results(truncated)", evaluate.read_results, _tmp_files / "half.json")
+
+# ---- the commands (issue 26, family 1): every option checked before anything loads, one line naming it, exit 2
+
+
+def run_cli(main, argv, option):
+    """Run a command's main(argv): its refusal is clear when argparse exits with status 2 and a last
+    line naming `option` (reported as a ValueError naming `argv`); anything else is low-level, and a
+    run that starts working on a bad argument is silent."""
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            main([str(a) for a in argv])
+    except SystemExit as exc:
+        last = err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else ""
+        if exc.code == 2 and option in last:
+            raise ValueError(f"argv: {last}") from None
+        raise RuntimeError(f"exit {exc.code}: {last}") from None
+
+
+_tmp = Path(tempfile.mkdtemp(prefix="sweep-cli-"))
+(_tmp / "a_file").write_text("x")
+(_tmp / "three").mkdir()
+for _i in range(3):
+    Image = __import__("PIL.Image", fromlist=["Image"])
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(_tmp / "three" / f"p{_i}.png")
+_train = [
+    (["--steps", "0"], "--steps"),
+    (["--steps", "-1"], "--steps"),
+    (["--checkpoint-every", "0"], "--checkpoint-every"),
+    (["--crop", "33"], "--crop"),
+    (["--crop", "8"], "--crop"),
+    (["--batch", "0"], "--batch"),
+    (["--seed", "-1"], "--seed"),
+    (["--device", "nonsense"], "--device"),
+    (["--out-dir", _tmp / "a_file"], "--out-dir"),
+    (["--checkpoint-dir", _tmp / "a_file"], "--checkpoint-dir"),
+    (["--image-dir", _tmp / "three"], "--image-dir"),
+    (["--image-dir", _tmp / "missing"], "--image-dir"),
+    (["--layers", "pool5"], "--layers"),
+]
+if not torch.cuda.is_available():
+    _train.append((["--device", "cuda"], "--device"))
+for argv, option in _train:
+    case(f"train_decoders {' '.join(map(str, argv))}", run_cli, train_decoders.main, argv, option)
+_three = ["--image-dir", _tmp / "three"]
+for argv, option in (
+    (["table2", *_three, "--batch", "0"], "--batch"),
+    (["table2", *_three, "--shard-size", "0"], "--shard-size"),
+    (["table2", *_three, "--workers", "-1"], "--workers"),
+    (["table3", *_three, "--size", "48"], "--size"),
+    (["alexnet", *_three, "--size", "32"], "--size"),
+    (["table2", *_three, "--device", "tpu"], "--device"),
+    (["table2", *_three, "--out", _tmp], "--out"),
+    (["table2", "--image-dir", _tmp / "missing"], "--image-dir"),
+    (["table2", "--image-dir", _tmp / "a_file"], "--image-dir"),
+    (["table3", *_three, "--sparsity-file", _tmp / "missing.json"], "--sparsity-file"),
+    (["table3", *_three, "--sparsity-file", _tmp / "a_file"], "--sparsity-file"),
+    (["table2", *_three, "--robust"], "--robust"),
+    (["table5", *_three], "table"),
+):
+    case(f"evaluate {' '.join(map(str, argv))}", run_cli, evaluate.main, argv, option)
 
 
 def _names(fn, kwargs) -> set[str]:

@@ -42,7 +42,6 @@ the README's tables from all claims files (tools/readme_table.py, run by `make f
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import re
@@ -54,7 +53,7 @@ import numpy as np
 
 from ..checks import check_choice
 from . import paths
-from .paths import atomic_write, claims_dir
+from .paths import claims_dir, read_json, write_json
 
 INVARIANT_VERDICTS = ("holds", "fails")
 PAPER_VERDICTS = ("matched", "partly", "not matched")
@@ -186,6 +185,8 @@ class Claims:
             )
         if scope is not None and (not isinstance(scope, str) or not re.match(r"^[a-z][a-z0-9_]*$", scope)):
             raise ValueError(f"scope: expected None or a folder name such as 'full_scale', got {scope!r}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed: expected the notebook's integer seed >= 0, got {seed!r}")
         self.notebook = notebook
         # claims of another scope (a full-scale run's) are kept apart: <results>/claims/<scope>/, never in
         # the README's tables or the seeds summary
@@ -365,7 +366,7 @@ class Claims:
             record["scope"] = self.scope
             path = claims_dir() / self.scope / f"{self.notebook}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n"))
+        write_json(path, record)  # standard JSON: an infinite bound is written "inf"
         print(self.table())
         if skipped:
             shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
@@ -410,7 +411,7 @@ def recorded(notebook: str, claim_id: str, directory: Path | None = None):
     path = Path(directory or PROJECT_ROOT / "figures" / "claims") / f"{notebook}.json"
     if not path.exists():
         raise FileNotFoundError(f"notebook: no claims file {path}; run notebook {notebook} first (make figures)")
-    record = json.loads(path.read_text(encoding="utf-8"))
+    record = read_json(path, "notebook")
     for c in record["claims"]:
         if c["id"] == claim_id:
             return c["ours"]

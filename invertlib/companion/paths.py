@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..vision.files import atomic_write, atomic_write_all  # noqa: F401  (the one way figures are written)
+from ..vision.files import (  # noqa: F401  (the one way files are written and read)
+    atomic_write,
+    atomic_write_all,
+    json_safe,
+    read_json,
+    write_json,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PUBLISH = "INVERTLIB_PUBLISH"

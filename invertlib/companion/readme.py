@@ -13,13 +13,12 @@ The two files are written together (atomically), so they never disagree.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..vision.files import atomic_write_all
+from ..vision.files import atomic_write_all, read_json
 from .claims import STABLE, fmt
 
 README_START = "<!-- reproduction-status:start -->"
@@ -54,7 +53,13 @@ def _cell(value) -> str:
 
 def _records(claims_dir: Path) -> list[dict]:
     """Every claims file of `claims_dir`, in notebook order."""
-    return [json.loads(f.read_text(encoding="utf-8")) for f in sorted(Path(claims_dir).glob("*.json"))]
+    folder = Path(claims_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"claims_dir: {folder} is not a folder of claims files")
+    records = [read_json(f, "claims_dir") for f in sorted(folder.glob("*.json"))]
+    if not records:
+        raise FileNotFoundError(f"claims_dir: no claims files (*.json) in {folder}; run make figures")
+    return records
 
 
 def notebook_title(nb: Mapping) -> str:
@@ -76,7 +81,7 @@ def _title(notebook: str, notebook_dir: Path | None) -> str:
     file, its name ('01_cnn_layer_as_matrix' -> 'cnn layer as matrix')."""
     path = Path(notebook_dir) / f"{notebook}.ipynb" if notebook_dir is not None else None
     if path is not None and path.is_file():
-        title = notebook_title(json.loads(path.read_text(encoding="utf-8")))
+        title = notebook_title(read_json(path, "notebook_dir"))
         number, sep, rest = title.partition(" · ")
         if sep and number.strip() == notebook[:2]:
             title = rest

@@ -24,13 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .paths import PROJECT_ROOT, atomic_write
+from .paths import PROJECT_ROOT, atomic_write, json_safe, read_json
 
 SUMMARY = PROJECT_ROOT / "figures" / "seeds" / "summary.json"
 VERDICTS = ("matched", "partly", "not matched", "holds", "fails", "recorded")
 
 
 def _number(value) -> float:
+    if value in ("inf", "-inf"):  # how a claims file writes an infinite number (standard JSON)
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return math.nan
     return float(value)
@@ -50,7 +52,7 @@ def load_runs(published: Path, runs: Path, seeds: list[int], stems: list[str]) -
             )
             if not path.exists():
                 raise FileNotFoundError(f"seeds: no claims file {path} (seed {seed}); run make seeds")
-            record = json.loads(path.read_text(encoding="utf-8"))
+            record = read_json(path, "seeds")
             if record["seed"] != seed:
                 raise ValueError(f"seeds: {path} was run with seed {record['seed']}, expected {seed}")
             rows += [
@@ -121,7 +123,7 @@ def write_summary(published: Path, runs: Path, seeds: list[int], stems: list[str
         },
     }
     paths = [out_dir / "summary.csv", out_dir / "summary.json", out_dir / "stability.png"]
-    text = json.dumps(record, indent=1) + "\n"
+    text = json.dumps(json_safe(record), indent=1, allow_nan=False) + "\n"
     if paths[1].exists() and paths[1].read_text(encoding="utf-8") == text and all(p.exists() for p in paths):
         return []  # unchanged: leave the files (and the claims that depend on them) alone
     from .plotting import seeds_figure
@@ -151,7 +153,7 @@ def seed_entries(notebook: str, summary: Path | None = None) -> tuple[list[int],
     path = Path(summary or SUMMARY)
     if not path.exists():
         return [], {}
-    record = json.loads(path.read_text(encoding="utf-8"))
+    record = read_json(path, "summary")
     return record["seeds"], record["notebooks"].get(notebook, {})
 
 

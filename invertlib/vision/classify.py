@@ -133,6 +133,12 @@ def fit(
     start = time.perf_counter()
     check_generator(generator)  # None would silently turn shuffling off
     epochs = check_int(epochs, "epochs")
+    batch_size = check_int(batch_size, "batch_size")
+    for name, value, zero_ok in (("lr", lr, False), ("weight_decay", weight_decay, True)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name}: expected a finite number, got {value!r}")
+        if value < 0 or (value == 0 and not zero_ok):
+            raise ValueError(f"{name}: expected {name} {'>=' if zero_ok else '>'} 0, got {value!r}")
     _check_labelled(model, x, y)
     losses = []
     if model.random_filters:
@@ -207,6 +213,7 @@ def _check_labelled(model: ConvNet, x: torch.Tensor, y: torch.Tensor) -> None:
 @torch.no_grad()
 def accuracy(model: ConvNet, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512) -> float:
     """Fraction of correctly classified images (model in eval mode)."""
+    batch_size = check_int(batch_size, "batch_size")
     _check_labelled(model, x, y)
     model.eval()
     correct = sum(int((model(x[idx]).argmax(1) == y[idx]).sum()) for idx in _batches(len(x), batch_size, None))
@@ -239,4 +246,11 @@ def prepare(
         x = F.pad(x, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2))
     if mean is None:
         mean, std = x.mean(dim=(0, 2, 3), keepdim=True), x.std(dim=(0, 2, 3), keepdim=True)
+        if len(x) == 0 or not bool((std > 0).all()):
+            raise ValueError(
+                "images: a channel is constant over every image (std 0), so it cannot be standardised; pass "
+                "the training set's mean and std"
+            )
+    elif std is None or not bool((torch.as_tensor(std) > 0).all()):
+        raise ValueError(f"std: expected positive per-channel standard deviations with mean, got {std!r}")
     return (x - mean) / std, mean, std

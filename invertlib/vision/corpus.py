@@ -36,7 +36,7 @@ from PIL import Image
 
 from ..checks import check_int
 from ..rng import check_generator
-from .files import TRAINED_DIR, image_files, sha256
+from .files import TRAINED_DIR, image_files, read_json, sha256
 from .images import imagenet_photo_files
 
 CORPUS_MANIFEST = TRAINED_DIR / "corpus.json"
@@ -251,7 +251,7 @@ def in_training_corpus(files, manifest=None) -> list[str]:
     """The names of `files` whose bytes (sha256) are in the training corpus (default: the
     committed manifest): the held-out check for evaluation photos, expected empty."""
     if manifest is None:
-        manifest = json.loads(CORPUS_MANIFEST.read_text())["files"]
+        manifest = read_json(CORPUS_MANIFEST, "manifest")["files"]
     hashes = {m["sha256"] for m in manifest}
     return [Path(f).name for f in files if sha256(Path(f)) in hashes]
 
@@ -286,6 +286,17 @@ def load_photo(path, max_side: int = MAX_SIDE) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
 
 
+def check_photos(photos, name: str = "photos") -> None:
+    """Refuse anything but a non-empty list of uint8 RGB tensors (3, H, W), as `load_photo` gives
+    them: the crops divide by 255, so float photos already in [0, 1] would come out near black."""
+    if isinstance(photos, torch.Tensor) or not isinstance(photos, (list, tuple)) or not photos:
+        raise TypeError(f"{name}: expected a non-empty list of uint8 tensors (3, H, W), got {type(photos).__name__}")
+    for i, p in enumerate(photos):
+        if not isinstance(p, torch.Tensor) or p.dtype != torch.uint8 or p.ndim != 3 or p.shape[0] != 3:
+            got = f"{p.dtype} {tuple(p.shape)}" if isinstance(p, torch.Tensor) else type(p).__name__
+            raise TypeError(f"{name}: expected uint8 tensors (3, H, W) as load_photo gives them, got {got} at {i}")
+
+
 class CropSampler:
     """Random training crops from a list of uint8 photos (3, H, W).
 
@@ -295,6 +306,7 @@ class CropSampler:
     def __init__(self, photos: list[torch.Tensor], crop: int, generator: torch.Generator):
         self.crop = check_int(crop, "crop", minimum=16)
         self.generator = check_generator(generator)
+        check_photos(photos)
         self.photos = [p for p in photos if min(p.shape[-2:]) >= self.crop]
         if not self.photos:
             raise ValueError(f"photos: none has a shorter side >= crop = {self.crop}")
@@ -333,6 +345,8 @@ def center_crops(photos: list[torch.Tensor], size: int) -> torch.Tensor:
     as `CropSampler` resizes the training crops. `images.center_crop_resize` (scikit-image,
     anti-aliased) prepares the evaluation photographs the notebooks use; the two stay apart so that
     neither the decoders' training inputs nor any notebook's numbers change."""
+    check_photos(photos)
+    size = check_int(size, "size")
     out = []
     for im in photos:
         h, w = im.shape[-2:]

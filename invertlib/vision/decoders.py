@@ -36,7 +36,6 @@ Two decoders that need no training stay as baselines:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +44,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..checks import as_tensor, check_choice, check_finite, check_int
+from ..checks import as_tensor, check_choice, check_finite, check_int, check_nonzero, real_tensor
 from ..rng import check_generator
-from .files import TRAINED_DIR, sha256
+from .files import TRAINED_DIR, read_json, sha256
 from .networks import ARCHITECTURES, Activations, Conv, FeatureNet, Pool
 
 DECODER_LAYERS = ("pool1", "pool2", "pool3", "pool4")
@@ -131,6 +130,11 @@ class WhatWhereDecoder(nn.Module):
             have = sorted(switches) if isinstance(switches, dict) else type(switches).__name__
             raise ValueError(f"switches: expected the encoder's switches of {self.pools}, got {have}")
         check_finite(h, "code")
+        dtype = next(self.parameters()).dtype
+        if h.dtype != dtype:
+            raise TypeError(
+                f"code: expected {dtype} codes (the decoder's dtype), got {h.dtype}; convert with .to({dtype})"
+            )
         if self.rectify:
             h = h.clamp_min(0)
         h = h.contiguous(memory_format=torch.channels_last)  # as the encoder (FeatureNet): faster convolutions
@@ -157,7 +161,7 @@ def decoder_manifest(directory=None) -> dict:
     {variant: {layer: {..., "architecture": {"switches", "rectify"}}}}}; "layers" holds the
     paper-faithful decoders."""
     path = Path(TRAINED_DIR if directory is None else directory) / DECODER_MANIFEST
-    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    manifest = read_json(path, "directory") if path.is_file() else {}
     manifest.setdefault("layers", {})
     manifest.setdefault("variants", {})
     return manifest
@@ -375,6 +379,9 @@ def vgg_deconvnet(net: FeatureNet, act: Activations, code, layer: str) -> torch.
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """Squared-gradient total variation per image: sum of squared horizontal and vertical
     differences, (B, C, H, W) -> (B,)."""
+    x = as_tensor(x, "x")
+    if x.dim() != 4:
+        raise ValueError(f"x: expected a batch of images (B, C, H, W), got shape {tuple(x.shape)}")
     dh = (x[..., 1:, :] - x[..., :-1, :]).pow(2).flatten(1).sum(1)
     dw = (x[..., :, 1:] - x[..., :, :-1]).pow(2).flatten(1).sum(1)
     return dh + dw
@@ -416,12 +423,25 @@ def invert_by_optimization(
     """
     check_generator(generator)
     layer = net.spec(layer, "layer").name
+    for name, value in (("tv_weight", tv_weight), ("image_scale", image_scale), ("step", step)):
+        low = "0 <= " if name == "tv_weight" else "0 < "
+        if value is None and name != "tv_weight":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name}: expected a finite number, got {value!r}")
+        if value < 0 or (value == 0 and name != "tv_weight"):
+            raise ValueError(f"{name}: expected {low}{name}, got {value!r}")
     image_scale = net.convention.typical_deviation() if image_scale is None else float(image_scale)
     step = image_scale / 60.0 if step is None else float(step)
     n_iter = check_int(n_iter, "n_iter")
-    target = as_tensor(target, "target").detach()
-    H, W = image_shape
-    norms = target.flatten(1).pow(2).sum(1).clamp_min(1e-12)
+    target = real_tensor(target, "target").detach()
+    if target.dim() != 4:
+        raise ValueError(f"target: expected activations (B, C, h, w) of {layer}, got shape {tuple(target.shape)}")
+    check_nonzero(target.flatten(1).norm(dim=1), "target", "activations", "a zero target has no relative mismatch")
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
+        raise ValueError(f"image_shape: expected (H, W), got {image_shape!r}")
+    H, W = (check_int(v, "image_shape") for v in image_shape)
+    norms = target.flatten(1).pow(2).sum(1)
 
     def value_and_grad(x):
         with torch.enable_grad():

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -60,7 +59,8 @@ from ..progress import progress
 from ..rng import spawn_seed, torch_generator
 from ..sparsity import PoolingModel
 from ..stats import bootstrap_means, percentile_interval
-from .files import atomic_write
+from . import cli
+from .files import read_json, write_json
 from .images import ImageSource, image_source
 from .layerwise import ALEXNET_GEOMETRIES, KINDS, NO_MODEL, VGG_GEOMETRIES, decode_codes, one_step_pair, operator_pair
 from .networks import VGG16, AlexNet, FeatureNet
@@ -145,13 +145,13 @@ def measure_sparsity(net: FeatureNet, source: ImageSource, convs, *, size: int, 
     return {conv: total / len(indices) for conv, total in totals.items()}
 
 
-def sparsity_from_results(path: str | Path, net: FeatureNet, convs) -> dict:
+def sparsity_from_results(path: str | Path, architecture: str, convs) -> dict:
     """{conv: mean fraction of nonzeros per image} from a table2 or alexnet results file of the same
     network (`--sparsity-file`)."""
     result = read_results(path)
-    if result["meta"]["network"] != net.architecture or "units" not in result["meta"]:
+    if result["meta"]["network"] != architecture or "units" not in result["meta"]:
         raise ValueError(
-            f"sparsity_file: expected a table2 (VGG16) or alexnet (AlexNet) results file for {net.architecture}, "
+            f"sparsity_file: expected a table2 (VGG16) or alexnet (AlexNet) results file for {architecture}, "
             f"got a {result['table']} file of {result['meta']['network']}"
         )
     units = result["meta"]["units"]
@@ -189,7 +189,7 @@ def setup(
     s.geometries = VGG_GEOMETRIES if table == "table3" else ALEXNET_GEOMETRIES
     convs = [net.conv_after(p) for p in s.pools]
     if sparsity_file is not None:
-        s.sparsity, s.sparsity_from = sparsity_from_results(sparsity_file, net, convs), str(sparsity_file)
+        s.sparsity, s.sparsity_from = sparsity_from_results(sparsity_file, net.architecture, convs), str(sparsity_file)
     else:
         calibration = check_int(calibration, "calibration")
         s.sparsity = measure_sparsity(net, source, convs, size=size, n_images=calibration, batch=batch, device=device)
@@ -282,19 +282,14 @@ def _image_list_digest(source: ImageSource) -> str:
 
 
 def _write_json(path: Path, record: dict) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, allow_nan=False) + "\n"))
+    write_json(path, record, indent=None)
 
 
-def read_results(path: str | Path) -> dict:
+def read_results(results_file: str | Path) -> dict:
     """A results file of `python -m invertlib.vision.evaluate`: {"format", "table", "meta",
     "images", "columns"}; columns are lists, one entry per image, in the images' order."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"results_file: no results file at {path}")
-    try:
-        result = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"results_file: {path} is not a complete JSON results file ({exc})") from exc
+    path = Path(results_file).expanduser()
+    result = read_json(path, "results_file")
     if not isinstance(result, dict) or result.get("format") != FORMAT:
         raise ValueError(f"results_file: {path} is not a results file of invertlib.vision.evaluate ({FORMAT})")
     return result
@@ -440,16 +435,20 @@ def run(
         "n_images": len(source),
         "shard_size": shard_size,
     }
+    problem = None
     if rank == 0:
         parts_dir.mkdir(parents=True, exist_ok=True)
         stored = parts_dir / "config.json"
-        if stored.is_file() and json.loads(stored.read_text()) != config:
-            raise ValueError(
+        if stored.is_file() and read_json(stored, "out") != config:
+            problem = (
                 f"out: the checkpoints in {parts_dir} are of another evaluation (other arguments, weights or "
                 f"images); delete that folder or rerun with the arguments that made it"
             )
-        _write_json(stored, config)
-    _barrier()
+        else:
+            _write_json(stored, config)
+    problem = _broadcast(problem)  # every rank stops, none waits for the others in vain
+    if problem:
+        raise ValueError(problem)
     ranges = shard_ranges(len(source), shard_size)
     mine = rank_shards(len(ranges), rank, world)
     todo = [i for i in mine if not (parts_dir / f"shard-{i:06d}.json").is_file()]
@@ -466,7 +465,7 @@ def run(
     bar.close()
     done = all((parts_dir / f"shard-{i:06d}.json").is_file() for i in mine)
     stats = {"rank": rank, **_rates(timings), "peak_rss_mb": _peak_rss_mb()}
-    own = {i: json.loads((parts_dir / f"shard-{i:06d}.json").read_text())["columns"] for i in mine} if done else None
+    own = {i: read_json(parts_dir / f"shard-{i:06d}.json", "out")["columns"] for i in mine} if done else None
     gathered = _gather((done, stats, own), world)
     if rank != 0:
         return None
@@ -542,9 +541,13 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _barrier() -> None:
-    if dist.is_initialized():
-        dist.barrier()
+def _broadcast(obj):
+    """rank 0's `obj` on every rank (itself without torch.distributed)."""
+    if not dist.is_initialized():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def _gather(obj, world: int) -> list:
@@ -558,26 +561,26 @@ def _gather(obj, world: int) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m invertlib.vision.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("table", choices=TABLES)
-    parser.add_argument("--image-dir", required=True, help="a folder of JPEG/PNG images, read recursively")
-    parser.add_argument("--out", default=None, help="the results file (default build/evaluate/<table>.json)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (under torchrun: cuda:<local rank>)")
-    parser.add_argument("--batch", type=_positive, default=16, help="images per forward pass")
-    parser.add_argument("--max-images", type=_positive, default=None, help="the first N images only")
-    parser.add_argument("--size", type=_positive, default=224, help="input side (VGG16: a multiple of 32)")
-    parser.add_argument("--seed", type=_nonnegative, default=0, help="seeds the Gaussian filters and activations")
-    parser.add_argument("--calibration", type=_positive, default=256, help="images that set k (table3, alexnet)")
+    parser.add_argument(
+        "--image-dir", type=cli.image_dir, required=True, help="a folder of JPEG/PNG images (recursive)"
+    )
+    parser.add_argument("--out", type=cli.output_file, default=None, help="results file (build/evaluate/<table>.json)")
+    parser.add_argument("--device", type=cli.device, default="cpu", help="cpu, cuda or cuda:N (torchrun: cuda:<rank>)")
+    parser.add_argument("--batch", type=cli.positive_int, default=16, help="images per forward pass")
+    parser.add_argument("--max-images", type=cli.positive_int, default=None, help="the first N images only")
+    parser.add_argument("--size", type=cli.positive_int, default=224, help="input side (VGG16: a multiple of 32)")
+    parser.add_argument("--seed", type=cli.nonnegative_int, default=0, help="seeds the Gaussian filters, activations")
+    parser.add_argument("--calibration", type=cli.positive_int, default=256, help="images that set k (table3, alexnet)")
     parser.add_argument("--sparsity-file", default=None, help="take k from a table2/alexnet results file instead")
     parser.add_argument("--robust", action="store_true", help="table3: also decode with the robust variants")
     parser.add_argument("--weights-file", default=None, help="your own torchvision-named state dict")
     parser.add_argument("--decoder-dir", default=None, help="table3: decoders of a `make decoders` run")
-    parser.add_argument("--shard-size", type=_positive, default=SHARD_SIZE, help="images per checkpoint")
-    parser.add_argument("--max-shards", type=_positive, default=None, help="stop after N shards (rerun to go on)")
-    parser.add_argument("--workers", type=_nonnegative, default=0, help="image-decoding processes per rank")
+    parser.add_argument("--shard-size", type=cli.positive_int, default=SHARD_SIZE, help="images per checkpoint")
+    parser.add_argument(
+        "--max-shards", type=cli.positive_int, default=None, help="stop after N shards (rerun to go on)"
+    )
+    parser.add_argument("--workers", type=cli.nonnegative_int, default=0, help="image-decoding processes per rank")
     args = parser.parse_args(argv)
-    if args.device != "cpu" and not args.device.startswith("cuda"):
-        parser.error(f"--device: expected cpu, cuda or cuda:N, got {args.device!r}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error(f"--device: {args.device} asked for, but torch sees no CUDA device")
     try:
         check_size(args.table, args.size)
     except ValueError as exc:
@@ -586,8 +589,12 @@ def main(argv=None) -> int:
         parser.error("--robust, --sparsity-file and --decoder-dir apply to table3 (and --sparsity-file to alexnet)")
     try:
         source = image_source(args.image_dir, recursive=True, max_images=args.max_images)
+        if args.sparsity_file is not None:  # checked before any process starts waiting for the others
+            arch = AlexNet if args.table == "alexnet" else VGG16
+            sparsity_from_results(args.sparsity_file, arch.architecture, [])
     except (FileNotFoundError, ValueError) as exc:
-        parser.error(str(exc).replace("image_dir:", "--image-dir:"))
+        message = str(exc).replace("image_dir:", "--image-dir:").replace("results_file:", "--sparsity-file:")
+        parser.error(message.replace("sparsity_file:", "--sparsity-file:"))
     out = args.out or f"build/evaluate/{args.table}.json"
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = args.device
@@ -629,24 +636,6 @@ def main(argv=None) -> int:
         + f"peak memory {result['meta']['peak_rss_mb']:.0f} MiB)"
     )
     return 0
-
-
-def _positive(text: str) -> int:
-    return _int_at_least(text, 1)
-
-
-def _nonnegative(text: str) -> int:
-    return _int_at_least(text, 0)
-
-
-def _int_at_least(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
-    return value
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import math
 import os
 import pickle
 import tempfile
@@ -104,6 +106,38 @@ def image_files(image_dir, *, recursive: bool = False) -> list[Path]:
     return files
 
 
+def json_safe(value):
+    """`value` with every float that JSON cannot hold (NaN, inf, -inf) replaced by the strings
+    "nan", "inf" and "-inf" (what Python's float() reads back), in dicts, lists and tuples, so the
+    file is standard JSON (json.dumps(..., allow_nan=False) never fails on it)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def write_json(path: str | Path, record, *, indent: int | None = 1) -> Path:
+    """Write `record` as standard JSON (non-finite floats as strings, `json_safe`) to `path`,
+    atomically (`atomic_write`)."""
+    text = json.dumps(json_safe(record), indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def read_json(path: str | Path, what: str = "path"):
+    """The JSON document in `path`; a missing, truncated or malformed file is an error that names
+    the file (`what`: the argument or the kind of file, first in the message)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: no file at {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what}: {path} is not a complete JSON file ({exc}); rewrite or delete it") from exc
+
+
 def _mode() -> int:
     # mkstemp creates files 0600; a finished file gets the mode a plain open() would (0666 less the umask)
     umask = os.umask(0o022)
@@ -119,20 +153,44 @@ def atomic_write(path: Path, write) -> Path:
 
 def atomic_write_all(writers: dict) -> list[Path]:
     """{path: write} written together: every write(tmp_path) runs first, and the files are moved
-    into place only when all of them succeeded (a figure's PNG and PDF never disagree)."""
+    into place only when all of them succeeded (a figure's PNG and PDF never disagree).
+
+    A write that leaves its file empty is a failure (nothing is published). Each file is flushed to
+    disk (fsync) before it is renamed and its folder after, so a finished file survives a power
+    loss. Errors name the destination, never the hidden temporary file."""
     tmps = {}
     try:
         for path, write in writers.items():
             path = Path(path)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+            if not path.parent.is_dir():
+                raise FileNotFoundError(f"path: cannot write {path}: its folder {path.parent} does not exist")
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+            except PermissionError:
+                raise PermissionError(f"path: cannot write {path}: no permission to write in {path.parent}") from None
             os.close(fd)
             tmps[path] = Path(tmp)
             write(tmps[path])
+            if tmps[path].stat().st_size == 0:
+                raise ValueError(f"write: wrote nothing for {path}; an empty file is not published")
             os.chmod(tmps[path], _mode())
+            _fsync(tmps[path])
         for path, tmp in tmps.items():
             os.replace(tmp, path)
+        for folder in {p.parent for p in tmps}:
+            _fsync(folder)
     except BaseException:
         for tmp in tmps.values():
             tmp.unlink(missing_ok=True)
         raise
     return list(tmps)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a folder; the file itself was synced
+        pass
+    finally:
+        os.close(fd)

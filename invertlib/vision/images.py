@@ -55,17 +55,21 @@ FOOLBOX = "foolbox==3.3.4"
 
 
 def _to_rgb_float(im: np.ndarray, name: str) -> np.ndarray:
+    """An image array as RGB floats in [0, 1], (H, W, 3): integers divided by their type's maximum
+    (uint8 by 255, uint16 by 65535), booleans as 0/1, floats checked to lie in [0, 1]; grey and
+    one-channel images repeated to three channels, an alpha channel dropped. `name` starts every
+    error message (the argument, or the image's name)."""
     im = np.asarray(im)
     if im.dtype == bool:
         im = im.astype(np.float64)
     elif np.issubdtype(im.dtype, np.integer):
         im = im.astype(np.float64) / np.iinfo(im.dtype).max
-    else:
+    elif np.issubdtype(im.dtype, np.floating):
         im = im.astype(np.float64)
         if im.size and (not np.isfinite(im).all() or im.min() < 0 or im.max() > 1):
-            raise ValueError(
-                f"image {name}: expected float pixel values in [0, 1], got [{im.min():.3g}, {im.max():.3g}]"
-            )
+            raise ValueError(f"{name}: expected float pixel values in [0, 1], got [{im.min():.3g}, {im.max():.3g}]")
+    else:
+        raise TypeError(f"{name}: expected an image of integers, booleans or floats, got dtype {im.dtype}")
     if im.ndim == 2:
         im = np.repeat(im[..., None], 3, axis=-1)
     elif im.ndim == 3 and im.shape[-1] == 4:
@@ -73,17 +77,23 @@ def _to_rgb_float(im: np.ndarray, name: str) -> np.ndarray:
     elif im.ndim == 3 and im.shape[-1] == 1:
         im = np.repeat(im, 3, axis=-1)
     if im.ndim != 3 or im.shape[-1] != 3:
-        raise ValueError(f"image {name}: expected a grey, RGB or RGBA image, got shape {im.shape}")
+        raise ValueError(f"{name}: expected a grey, RGB or RGBA image, got shape {im.shape}")
     return im
 
 
 def center_crop_resize(im: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crop to the largest square, then resize to (size, size, 3)."""
+    """Centre-crop to the largest square, then resize to (size, size, 3) RGB floats in [0, 1].
+
+    im: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); integers are scaled by their type's maximum
+    (uint8 by 255), floats must already lie in [0, 1] (`_to_rgb_float`)."""
     size = check_int(size, "size")
-    if np.ndim(im) != 3:
-        raise ValueError(f"im: expected an (H, W, 3) image, got shape {np.shape(im)}")
+    if np.ndim(im) not in (2, 3):
+        raise ValueError(f"im: expected an (H, W) or (H, W, C) image, got shape {np.shape(im)}")
+    im = _to_rgb_float(im, "im")
     h, w = im.shape[:2]
     s = min(h, w)
+    if s == 0:
+        raise ValueError(f"im: expected a non-empty image, got shape {np.shape(im)}")
     top, left = (h - s) // 2, (w - s) // 2
     crop = im[top : top + s, left : left + s]
     return skimage.transform.resize(crop, (size, size), anti_aliasing=s > size, preserve_range=True).clip(0, 1)
@@ -133,7 +143,7 @@ class ImageSource:
             ) from exc
         if isinstance(im, tuple):  # stereo_motorcycle: (left, right, disparity)
             im = im[0]
-        return center_crop_resize(_to_rgb_float(im, self.names[i]), size).astype(np.float32)
+        return center_crop_resize(_to_rgb_float(im, f"image {self.names[i]}"), size).astype(np.float32)
 
     def batches(self, size: int, batch: int, indices=None, *, workers: int = 0):
         """Yield (indices, images) batches in order: `indices` (default: all) in chunks of `batch`,

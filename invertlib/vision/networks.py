@@ -207,6 +207,11 @@ class FeatureNet(nn.Module):
         or the user's `weights_file` (torchvision-named .pth or .npz, ImageNet input convention)."""
         architecture = cls.architecture
         shapes = conv_shapes(architecture)
+        if weights_file is not None and source != "imagenet":
+            raise ValueError(
+                f"weights_file: given together with source={source!r}; a weights file replaces the source's "
+                f"weights, so pass one or the other"
+            )
         if weights_file is not None:
             keys = {c.name: f"features.{c.index}" for c in ARCHITECTURES[architecture] if isinstance(c, Conv)}
             w = _weights.load_weights_file(weights_file, keys, shapes)

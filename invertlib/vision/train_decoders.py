@@ -67,6 +67,7 @@ import torch.nn.functional as F
 from ..metrics import relative_error
 from ..progress import progress
 from ..rng import torch_generator
+from . import cli
 from . import corpus as _corpus
 from .decoders import (
     DECODER_LAYERS,
@@ -76,7 +77,7 @@ from .decoders import (
     decoder_manifest,
     load_decoder,
 )
-from .files import TRAINED_DIR, atomic_write, sha256
+from .files import TRAINED_DIR, atomic_write, image_files, sha256
 from .layerwise import learned_one_step
 from .networks import VGG16
 
@@ -450,15 +451,17 @@ def main(argv=None) -> int:
         prog="python -m invertlib.vision.train_decoders", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--layers", nargs="+", default=list(DECODER_LAYERS), choices=DECODER_LAYERS)
-    parser.add_argument("--image-dir", default=None, help="train on your own photographs (JPEG/PNG, recursively)")
-    parser.add_argument("--out-dir", default=str(TRAINED_DIR), help="where the weights and manifest go")
-    parser.add_argument("--checkpoint-dir", default="build/decoders", help="checkpoints, for resuming")
-    parser.add_argument("--checkpoint-every", type=int, default=200)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=None, help="override every layer's step count")
-    parser.add_argument("--crop", type=int, default=None, help="override every layer's crop size")
-    parser.add_argument("--batch", type=int, default=None, help="override every layer's batch per rank")
+    parser.add_argument(
+        "--image-dir", type=cli.image_dir, default=None, help="train on your own photographs (JPEG/PNG, recursively)"
+    )
+    parser.add_argument("--out-dir", type=cli.output_dir, default=TRAINED_DIR, help="where weights and manifest go")
+    parser.add_argument("--checkpoint-dir", type=cli.output_dir, default="build/decoders", help="checkpoints")
+    parser.add_argument("--checkpoint-every", type=cli.positive_int, default=200)
+    parser.add_argument("--device", type=cli.device, default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--seed", type=cli.nonnegative_int, default=0)
+    parser.add_argument("--steps", type=cli.positive_int, default=None, help="override every layer's step count")
+    parser.add_argument("--crop", type=cli.crop_size, default=None, help="override every layer's crop (x 16)")
+    parser.add_argument("--batch", type=cli.positive_int, default=None, help="override every layer's batch per rank")
     parser.add_argument("--no-warm-start", action="store_true", help="train every layer from scratch")
     parser.add_argument(
         "--variants",
@@ -477,6 +480,16 @@ def main(argv=None) -> int:
         help="every rank also writes its final weights as <layer>.rank<r>.pt (for tests)",
     )
     args = parser.parse_args(argv)
+    if args.image_dir is not None:  # refused before anything loads: a corpus needs a held-out photo
+        try:
+            n = len(image_files(args.image_dir, recursive=True))
+        except FileNotFoundError:  # no image at all
+            n = 0
+        if n < _corpus.HOLDOUT_EVERY:
+            parser.error(
+                f"--image-dir: {n} images in {args.image_dir}; at least {_corpus.HOLDOUT_EVERY} are needed "
+                f"(every {_corpus.HOLDOUT_EVERY}th photo is held out to score the decoders)"
+            )
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = args.device
