@@ -391,8 +391,9 @@ def operator_argument(name: str):
 
         @functools.wraps(fn)
         def checked(*args, **kwargs):
-            op = args[position] if position < len(args) else kwargs.get(name, signature.parameters[name].default)
-            if not isinstance(op, ConvOperator):
+            missing = position >= len(args) and name not in kwargs
+            op = args[position] if position < len(args) else kwargs.get(name)
+            if not missing and not isinstance(op, ConvOperator):  # a missing one: Python's own TypeError
                 hint = " (build one: ConvOperator(filters, input_size))" if isinstance(op, torch.Tensor) else ""
                 raise TypeError(f"{name}: expected a ConvOperator{hint}, got {type(op).__name__}")
             return fn(*args, **kwargs)

@@ -97,7 +97,8 @@ def lasso_fista(W: ConvOperator, x, lam, *, L: float, n_iter: int = 100, support
             break  # diverged (L below ||W||^2): refused below, before the next step overflows
     objective = torch.stack(objective, dim=1)  # (B, iterations run)
     # z = 0 has objective ||x||^2 / 2; iterates far above it (or not finite) mean the step 1 / L was
-    # too long: L below ||W||^2 makes FISTA diverge
+    # too long. L below ||W||^2 need not diverge (nor does FISTA then converge for sure): only a gross
+    # divergence is caught here, so L should come from spectral_norm_sq
     start = 0.5 * x_norms.pow(2)
     if not bool(torch.isfinite(objective).all()) or bool((objective[:, -1] > 10 * start).any()):
         raise ValueError(

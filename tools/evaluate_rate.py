@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -52,12 +53,13 @@ def measure(table: str, photos: Path, out: Path, processes: int, device: str) ->
         head += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     cmd = [*head, "-m", "invertlib.vision.evaluate", table, "--image-dir", str(photos), "--out", str(out)]
     cmd += ["--batch", "8", "--shard-size", "4", "--device", device]
+    shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)  # never resume a leftover run
     env = dict(os.environ, TQDM_DISABLE="1")
     run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"{table}, {processes} process(es): {run.stderr[-2000:]}")
     meta = json.loads(out.read_text())["meta"]
-    rates = [r["steady_images_per_s"] for r in meta["ranks"]]
+    rates = [r["steady_images_per_s"] or r["images_per_s"] for r in meta["ranks"]]  # one shard: no steady rate
     return {
         "table": table,
         "processes": processes,

@@ -205,4 +205,7 @@ def _same_run(claim, entry: dict, seeds: list[int], seed, tol: dict) -> bool:
     value, ours = entry["values"][i], _number(claim.ours)
     if value is None or math.isnan(ours):
         return value is None and math.isnan(ours)
+    value = _number(value)  # the summary writes an infinite number as "inf" (standard JSON)
+    if math.isinf(value) or math.isinf(ours):
+        return value == ours
     return abs(ours - value) <= tol["abs"] + tol["rel"] * abs(value)

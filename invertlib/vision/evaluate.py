@@ -23,7 +23,8 @@ Fixed before any image is evaluated, identically in every process, so that no im
 on the others: the sparsity k of each one-step estimate (the mean measured sparsity of the conv above
 over the first ``--calibration`` images, or over a table2/alexnet results file given by
 ``--sparsity-file``), and the Gaussian filter banks (one per pool, drawn in pool order from the
-seed). Each image's random activation is drawn from its own generator (`rng.spawn_seed(seed, index)`).
+seed). Each image's random activation at each pool is drawn from its own generator
+(`rng.spawn_seed(seed, index, pool number)`).
 
 Sharding and resuming. The images (in sorted order of their paths) are cut into shards of
 ``--shard-size``; shard s goes to rank s mod world size, and a batch never crosses a shard, so a
@@ -32,7 +33,8 @@ shard's numbers are the same whichever process computes it. Every finished shard
 Under ``torchrun --nproc_per_node=N`` (gloo on CPU, nccl on GPU) rank 0 gathers every shard, merges
 them in order and writes ``--out`` (atomically), so the result equals a one-process run's (up to
 the summation order of a different thread count or batch size). ``--max-shards`` stops a process
-after that many shards (a time-limited job), exit status 3; rerun to continue.
+after that many shards (a time-limited job), exit status 3 in one process (under torchrun,
+torchrun's own failure status); rerun the same command to continue.
 """
 
 from __future__ import annotations
@@ -104,6 +106,12 @@ class Setup:
     def upto(self) -> str | None:
         # Table 3 needs conv5_1 (k at pool4); the others every layer
         return "conv5_1" if self.table == "table3" else None
+
+    def use_sparsity(self, sparsity: dict) -> None:
+        """Take k of every (pool, geometry) from `sparsity` ({conv: fraction of nonzeros})."""
+        self.sparsity = dict(sparsity)
+        for (pool, g), (model, _) in list(self.models.items()):
+            self.models[(pool, g)] = (model, model.k_for_sparsity(self.sparsity[self.pairs[pool].layer]))
 
     def fingerprint(self) -> dict:
         """What fixes every image's numbers (beyond rounding): a checkpoint is resumed only under
@@ -213,11 +221,9 @@ def check_size(table: str, size) -> int:
     """The input side `size` checked for `table`: VGG16 (table2, table3) a multiple of 32, so its five
     poolings halve the maps exactly and the decoders' unpooling restores them; AlexNet at least 64,
     so its pool5 keeps one unit."""
-    size = check_int(size, "size", minimum=32)
+    size = check_int(size, "size", minimum=64 if table == "alexnet" else 32)
     if table != "alexnet" and size % 32:
         raise ValueError(f"size: expected a multiple of 32 for VGG16 ({table}), got {size}")
-    if table == "alexnet" and size < 64:
-        raise ValueError(f"size: expected at least 64 for AlexNet, got {size}")
     return size
 
 
@@ -233,7 +239,7 @@ def evaluate_batch(s: Setup, indices, images: np.ndarray, device: str = "cpu") -
                 torch.count_nonzero(act.output(name).flatten(1), dim=1).cpu().numpy().astype(np.int64)
             )
     codes = {}
-    for pool in s.pools:
+    for p, pool in enumerate(s.pools):
         x = act.pool[pool]
         for g in s.geometries:
             model, k = s.models[(pool, g)]
@@ -242,7 +248,7 @@ def evaluate_batch(s: Setup, indices, images: np.ndarray, device: str = "cpu") -
                 codes.setdefault((pool, kind), x_hat)  # the first geometry's estimate is decoded
         noise = torch.stack(
             [
-                torch.randn(x.shape[1:], generator=torch_generator(spawn_seed(s.seed, int(i))), dtype=x.dtype)
+                torch.randn(x.shape[1:], generator=torch_generator(spawn_seed(s.seed, int(i), p)), dtype=x.dtype)
                 for i in indices
             ]
         ).to(x.device)
@@ -429,6 +435,9 @@ def run(
     out = Path(out).expanduser()
     parts_dir = out.with_name(out.name + ".parts")
     s = setup(table, source, device=device, batch=batch, **setup_kwargs)
+    # every rank measured k itself; another thread count or device could round one differently, so
+    # rank 0's sparsity (and so its k) is the one every rank uses
+    s.use_sparsity(_broadcast(s.sparsity))
     config = {
         **s.fingerprint(),
         "images": _image_list_digest(source),
@@ -437,43 +446,55 @@ def run(
     }
     problem = None
     if rank == 0:
-        parts_dir.mkdir(parents=True, exist_ok=True)
-        stored = parts_dir / "config.json"
-        if stored.is_file() and read_json(stored, "out") != config:
-            problem = (
-                f"out: the checkpoints in {parts_dir} are of another evaluation (other arguments, weights or "
-                f"images); delete that folder or rerun with the arguments that made it"
-            )
-        else:
-            _write_json(stored, config)
+        try:
+            parts_dir.mkdir(parents=True, exist_ok=True)
+            stored = parts_dir / "config.json"
+            if stored.is_file() and read_json(stored, "out") != config:
+                problem = (
+                    f"out: the checkpoints in {parts_dir} are of another evaluation (other arguments, weights, "
+                    f"images or k); delete that folder or rerun with the arguments that made it"
+                )
+            else:
+                _write_json(stored, config)
+        except (OSError, ValueError) as exc:
+            problem = f"out: cannot keep checkpoints in {parts_dir} ({exc})"
     problem = _broadcast(problem)  # every rank stops, none waits for the others in vain
     if problem:
         raise ValueError(problem)
+    parts_dir.mkdir(parents=True, exist_ok=True)  # every rank writes its own shards there
     ranges = shard_ranges(len(source), shard_size)
     mine = rank_shards(len(ranges), rank, world)
-    todo = [i for i in mine if not (parts_dir / f"shard-{i:06d}.json").is_file()]
+    todo = [i for i in mine if not _shard_file(parts_dir, i).is_file()]
     if max_shards is not None:
         todo = todo[: check_int(max_shards, "max_shards")]
     n_todo = sum(len(ranges[i]) for i in todo)
     bar = progress(range(n_todo), f"{table} rank {rank}/{world}", total=n_todo, unit="img", disable=rank != 0)
-    timings = []  # (images, seconds) per shard: the first one carries the warm-up
-    for i in todo:
-        start = time.perf_counter()
-        cols = _run_shard(s, source, ranges[i], batch, device, workers, bar)
-        _write_json(parts_dir / f"shard-{i:06d}.json", {"shard": i, "config": config, "columns": cols})
-        timings.append((len(ranges[i]), time.perf_counter() - start))
+    timings, own, error = [], None, None  # timings: (images, seconds) per shard; the first carries the warm-up
+    try:
+        for i in todo:
+            start = time.perf_counter()
+            cols = _run_shard(s, source, ranges[i], batch, device, workers, bar)
+            _write_json(_shard_file(parts_dir, i), {"shard": i, "config": config, "columns": cols})
+            timings.append((len(ranges[i]), time.perf_counter() - start))
+        if all(_shard_file(parts_dir, i).is_file() for i in mine):
+            own = {i: _read_shard(parts_dir, i, config, len(ranges[i])) for i in mine}
+    except (OSError, ValueError) as exc:  # told to rank 0 through the gather, so that nobody waits
+        error = f"rank {rank}: {exc}"
     bar.close()
-    done = all((parts_dir / f"shard-{i:06d}.json").is_file() for i in mine)
     stats = {"rank": rank, **_rates(timings), "peak_rss_mb": _peak_rss_mb()}
-    own = {i: read_json(parts_dir / f"shard-{i:06d}.json", "out")["columns"] for i in mine} if done else None
-    gathered = _gather((done, stats, own), world)
+    gathered = _gather((error, stats, own), world)
+    if error is not None:
+        raise ValueError(error)
     if rank != 0:
         return None
-    if not all(d for d, _, _ in gathered):
-        n_done = sum(1 for i in range(len(ranges)) if (parts_dir / f"shard-{i:06d}.json").is_file())
+    errors = [e for e, _, _ in gathered if e is not None]
+    if errors:
+        raise ValueError("; ".join(errors))
+    if not all(o is not None for _, _, o in gathered):
+        n_done = sum(1 for i in range(len(ranges)) if _shard_file(parts_dir, i).is_file())
         print(f"{table}: {n_done} of {len(ranges)} shards done; rerun the same command to continue", file=sys.stderr)
         return None
-    shards = {i: cols for _, _, own in gathered for i, cols in own.items()}
+    shards = {i: cols for _, _, o in gathered for i, cols in o.items()}
     columns = {c: [v for i in range(len(ranges)) for v in shards[i][c]] for c in shards[0]}
     result = {
         "format": FORMAT,
@@ -486,6 +507,21 @@ def run(
     _write_json(out, result)
     shutil.rmtree(parts_dir)
     return result
+
+
+def _shard_file(parts_dir: Path, i: int) -> Path:
+    return parts_dir / f"shard-{i:06d}.json"
+
+
+def _read_shard(parts_dir: Path, i: int, config: dict, n_images: int) -> dict:
+    """Shard i's columns, checked: written for shard i of this very evaluation, one value per image."""
+    path = _shard_file(parts_dir, i)
+    record = read_json(path, "out")
+    if record.get("shard") != i or record.get("config") != config:
+        raise ValueError(f"out: {path} is a checkpoint of another evaluation; delete {parts_dir} and rerun")
+    if any(len(v) != n_images for v in record["columns"].values()):
+        raise ValueError(f"out: {path} does not hold {n_images} images in every column; delete it and rerun")
+    return record["columns"]
 
 
 def _meta(s: Setup, source: ImageSource, config: dict, ranks: list, device: str, batch: int, world: int) -> dict:
@@ -621,13 +657,15 @@ def main(argv=None) -> int:
             decoder_dir=args.decoder_dir,
             robust=args.robust,
         )
-        complete = _gather(result is not None, world)
+    except (OSError, ValueError) as exc:  # a bad image, a foreign checkpoint: one line, no traceback
+        print(f"evaluate: error: {exc}", file=sys.stderr)
+        return 1
     finally:
         if world > 1:
             dist.destroy_process_group()
-    if complete is None:  # not rank 0
+    if int(os.environ.get("RANK", "0")) != 0:
         return 0
-    if not complete[0]:
+    if result is None:  # --max-shards stopped before the end (under torchrun, torchrun reports exit 1)
         return INCOMPLETE
     rates = [r["images_per_s"] for r in result["meta"]["ranks"] if r["images_per_s"]]
     print(

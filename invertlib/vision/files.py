@@ -157,7 +157,8 @@ def atomic_write_all(writers: dict) -> list[Path]:
 
     A write that leaves its file empty is a failure (nothing is published). Each file is flushed to
     disk (fsync) before it is renamed and its folder after, so a finished file survives a power
-    loss. Errors name the destination, never the hidden temporary file."""
+    loss. The checks of this function name the destination, not the hidden temporary file (an
+    exception raised by `write` itself is passed on as it is)."""
     tmps = {}
     try:
         for path, write in writers.items():
