@@ -144,6 +144,19 @@ class BootstrapInterval:
         return (self.low, self.high)
 
 
+def _resampling(values, generator, n_resamples, expected: str) -> tuple[np.ndarray, int]:
+    """The checked inputs of a bootstrap: values as floats (at least two finite rows; exactly two
+    dimensions when `expected` names an (N, C) array), the generator, n_resamples >= 2."""
+    values = to_numpy(values).astype(float)
+    if values.ndim == 0 or len(values) < 2 or ("(N, C)" in expected and values.ndim != 2):
+        raise ValueError(f"values: expected {expected}, got shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError("values: expected finite numbers, got NaN or inf")
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator: expected a numpy.random.Generator, got {type(generator).__name__}")
+    return values, check_int(n_resamples, "n_resamples", minimum=2)
+
+
 def bootstrap_interval(
     values,
     statistic=np.mean,
@@ -162,14 +175,7 @@ def bootstrap_interval(
     statistic: a function of an (N, ...) array returning a number (default the mean over units).
     units: what the rows are, for the `method` text ("photographs").
     """
-    values = to_numpy(values).astype(float)
-    if values.ndim == 0 or len(values) < 2:
-        raise ValueError(f"values: expected at least two units to resample, got shape {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError("values: expected finite numbers, got NaN or inf")
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator: expected a numpy.random.Generator, got {type(generator).__name__}")
-    n_resamples = check_int(n_resamples, "n_resamples", minimum=2)
+    values, n_resamples = _resampling(values, generator, n_resamples, "at least two units to resample")
     level = float(check_values(level, "level", low=0, high=1, low_open=True, high_open=True))
     index = np.arange(len(values))
 
@@ -222,14 +228,7 @@ def bootstrap_means(values, *, generator: np.random.Generator, n_resamples: int 
     would be 800 MB of indices): each resample is drawn as multinomial counts of the rows (the
     same distribution as N draws with replacement), `chunk` resamples at a time, and its means
     are counts @ values / N."""
-    values = to_numpy(values).astype(float)
-    if values.ndim != 2 or len(values) < 2:
-        raise ValueError(f"values: expected an (N, C) array with N >= 2 rows to resample, got shape {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError("values: expected finite numbers, got NaN or inf")
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator: expected a numpy.random.Generator, got {type(generator).__name__}")
-    n_resamples = check_int(n_resamples, "n_resamples", minimum=2)
+    values, n_resamples = _resampling(values, generator, n_resamples, "an (N, C) array with N >= 2 rows to resample")
     chunk = check_int(chunk, "chunk")
     n = len(values)
     out = []
